@@ -1,0 +1,308 @@
+using System.Diagnostics;
+using Switchboard.Dispatch;
+using Switchboard.Observability;
+using Switchboard.Pipeline;
+using Switchboard.Routing;
+
+namespace Switchboard.Bus;
+
+internal sealed partial class SwitchboardBus
+{
+    [ThreadStatic]
+    private static MessageContext? t_spareContext;
+
+    /// <summary>Whether a listener wants spans or handler metrics; when not, dispatch takes the fast path.</summary>
+    private bool Observed => _runtime.Tracing && SwitchboardDiagnostics.ActivitySource.HasListeners() || SwitchboardDiagnostics.ProcessDuration.Enabled;
+
+    /// <summary>
+    /// Fans a message out to its route's handlers and the runtime subscribers. The fast path (no context, no listener, all
+    /// handlers completing synchronously) runs without allocating; anything else continues in <see cref="DispatchFullAsync"/>.
+    /// </summary>
+    internal ValueTask DispatchAsync(MessageRoute route, object message, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
+    {
+        SubscriptionTable.Matched dynamic = _subscriptions.IsEmpty ? SubscriptionTable.Matched.None : _subscriptions.Current.For(route.MessageType);
+        if (hasMetadata || route.NeedsContext || dynamic.NeedsContext || Observed)
+        {
+            return DispatchFullAsync(route, dynamic, message, metadata, mode, 0, default, 0, cancellationToken);
+        }
+
+        HandlerInvoker[] handlers = route.Handlers;
+        HandlerInvoker[] extra = dynamic.Handlers;
+        int total = handlers.Length + extra.Length;
+        int invoked = 0;
+        for (int i = 0; i < total; i++)
+        {
+            HandlerInvoker handler = i < handlers.Length ? handlers[i] : extra[i - handlers.Length];
+            if (handler.Subscription is { IsActive: false })
+            {
+                continue;
+            }
+
+            ValueTask pending;
+            try
+            {
+                pending = handler.InvokeAsync(message, null, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                pending = ValueTask.FromException(ex);
+            }
+
+            if (!pending.IsCompletedSuccessfully)
+            {
+                return DispatchFullAsync(route, dynamic, message, metadata, mode, i, pending, invoked, cancellationToken);
+            }
+
+            invoked++;
+        }
+
+        Counters.Local.HandlersInvoked += invoked;
+        return default;
+    }
+
+    private async ValueTask DispatchFullAsync(
+        MessageRoute route,
+        SubscriptionTable.Matched dynamic,
+        object message,
+        MessageMetadata metadata,
+        HandlerErrorMode mode,
+        int start,
+        ValueTask pending,
+        int invokedBefore,
+        CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        List<Exception>? errors = null;
+        MessageContext? context = null;
+        bool resuming = invokedBefore > 0 || start > 0 || !pending.IsCompletedSuccessfully;
+        Activity? activity = !resuming && _runtime.Tracing ? StartActivity("publish", route.TypeName, ActivityKind.Producer, metadata) : null;
+        try
+        {
+            if (invokedBefore > 0)
+            {
+                Counters.Local.HandlersInvoked += invokedBefore;
+            }
+
+            HandlerInvoker[] handlers = route.Handlers;
+            HandlerInvoker[] extra = dynamic.Handlers;
+            int total = handlers.Length + extra.Length;
+            int index = start;
+            if (resuming)
+            {
+                // The fast path handed over a handler that did not complete synchronously: finish it first.
+                Counters.Local.HandlersInvoked++;
+                HandlerInvoker handler = index < handlers.Length ? handlers[index] : extra[index - handlers.Length];
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    RecordHandlerError(handler, route.TypeName, null, ex, null);
+                    (errors ??= []).Add(ex);
+                }
+
+                index++;
+            }
+            else if (route.NeedsContext || dynamic.NeedsContext || metadata.MessageId is not null || metadata.CorrelationId is not null || metadata.Headers is not null)
+            {
+                context = RentContext(message, metadata);
+            }
+
+            for (; index < total; index++)
+            {
+                HandlerInvoker handler = index < handlers.Length ? handlers[index] : extra[index - handlers.Length];
+                if (handler.Subscription is { IsActive: false })
+                {
+                    continue;
+                }
+
+                Exception? error = await InvokeHandlerAsync(handler, route.TypeName, message, context, cancellationToken).ConfigureAwait(false);
+                if (error is not null)
+                {
+                    (errors ??= []).Add(error);
+                }
+            }
+
+            if (context is { HasCommitted: true })
+            {
+                try
+                {
+                    await DispatchCascadedAsync(context, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    (errors ??= []).Add(ex);
+                }
+            }
+        }
+        finally
+        {
+            if (context is not null)
+            {
+                await context.EndScopeAsync().ConfigureAwait(false);
+                ReturnContext(context);
+            }
+
+            if (errors is not null)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error);
+            }
+
+            activity?.Dispose();
+            _inFlight.Exit();
+        }
+
+        if (errors is not null && mode == HandlerErrorMode.Throw)
+        {
+            throw new AggregateException($"{errors.Count} handler(s) of {route.MessageType.Name} failed.", errors);
+        }
+    }
+
+    /// <summary>Runs one handler with its span and metrics, and keeps what it cascaded on success. Returns its exception instead of throwing.</summary>
+    private async ValueTask<Exception?> InvokeHandlerAsync(HandlerInvoker handler, string typeName, object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        Activity? activity = _runtime.Tracing ? StartHandlerActivity(handler, typeName, context) : null;
+        long started = SwitchboardDiagnostics.ProcessDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        Counters.Local.HandlersInvoked++;
+        try
+        {
+            await handler.InvokeAsync(message, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            context?.DiscardCascaded();
+            RecordHandlerError(handler, typeName, context, ex, activity);
+            activity?.Dispose();
+            return ex;
+        }
+        finally
+        {
+            if (started != 0)
+            {
+                SwitchboardDiagnostics.ProcessDuration.Record(
+                    Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, typeName),
+                    new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Handler, handler.Name));
+            }
+        }
+
+        activity?.Dispose();
+        context?.CommitCascaded();
+        return null;
+    }
+
+    /// <summary>Dispatches, in order, what the message's successful handlers published or sent through its context.</summary>
+    private async ValueTask DispatchCascadedAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        List<CascadedMessage> cascaded = context.TakeCommitted()!;
+        foreach (CascadedMessage item in cascaded)
+        {
+            MessageMetadata child = context.ChildMetadata();
+            switch (item.Kind)
+            {
+                case CascadeKind.Publish:
+                    Counters.Local.EventsPublished++;
+                    await DispatchAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
+                    break;
+                case CascadeKind.Topic:
+                    Counters.Local.EventsPublished++;
+                    await DispatchTopicAsync(item.Topic!, item.Message, child, cancellationToken).ConfigureAwait(false);
+                    break;
+                case CascadeKind.Send:
+                    Counters.Local.CommandsSent++;
+                    await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private void RecordHandlerError(HandlerInvoker handler, string typeName, MessageContext? context, Exception exception, Activity? activity)
+    {
+        Counters.Local.HandlerErrors++;
+        if (SwitchboardDiagnostics.HandlerErrors.Enabled)
+        {
+            SwitchboardDiagnostics.HandlerErrors.Add(
+                1,
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, typeName),
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName));
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+        activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName);
+        activity?.AddException(exception);
+        Log.HandlerFailed(_runtime.Logger, handler.Name, typeName, context?.MessageId ?? "-", exception);
+    }
+
+    private static bool IsCallerCancellation(Exception exception, CancellationToken cancellationToken)
+        => exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
+
+    private MessageContext RentContext(object message, in MessageMetadata metadata)
+    {
+        MessageContext context = t_spareContext ?? new MessageContext();
+        t_spareContext = null;
+        context.Initialize(this, message, metadata, _runtime.ScopeFactory);
+        return context;
+    }
+
+    private static void ReturnContext(MessageContext context)
+    {
+        context.Reset();
+        t_spareContext = context;
+    }
+
+    private Activity? StartActivity(string operation, string destination, ActivityKind kind, in MessageMetadata metadata)
+    {
+        if (!SwitchboardDiagnostics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"{operation} {destination}", kind);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(SwitchboardDiagnostics.Tags.System, "switchboard");
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, operation);
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, operation == "publish" ? "send" : operation);
+            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, destination);
+            activity.SetTag(SwitchboardDiagnostics.Tags.Bus, Name);
+            if (metadata.MessageId is not null)
+            {
+                activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, metadata.MessageId);
+            }
+
+            if (metadata.CorrelationId is not null)
+            {
+                activity.SetTag(SwitchboardDiagnostics.Tags.ConversationId, metadata.CorrelationId);
+            }
+        }
+
+        return activity;
+    }
+
+    private Activity? StartHandlerActivity(HandlerInvoker handler, string typeName, MessageContext? context)
+    {
+        if (!SwitchboardDiagnostics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"process {typeName}", ActivityKind.Consumer);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(SwitchboardDiagnostics.Tags.System, "switchboard");
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, "process");
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, "process");
+            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, typeName);
+            activity.SetTag(SwitchboardDiagnostics.Tags.Handler, handler.Name);
+            activity.SetTag(SwitchboardDiagnostics.Tags.Bus, Name);
+            if (context is not null)
+            {
+                activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, context.MessageId);
+                activity.SetTag(SwitchboardDiagnostics.Tags.ConversationId, context.CorrelationId);
+            }
+        }
+
+        return activity;
+    }
+}

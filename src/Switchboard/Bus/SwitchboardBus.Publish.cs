@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Switchboard.Dispatch;
+using Switchboard.Pipeline;
+using Switchboard.Routing;
+
+namespace Switchboard.Bus;
+
+internal sealed partial class SwitchboardBus
+{
+    public ValueTask PublishAsync<TEvent>(TEvent @event, PublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (@event is null)
+        {
+            throw new ArgumentNullException(nameof(@event));
+        }
+
+        ThrowIfStopped();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        if (options is not null)
+        {
+            return PublishWithOptionsAsync(@event, options, cancellationToken);
+        }
+
+        Counters.Local.EventsPublished++;
+        return DispatchAsync(_runtime.Router.GetRoute(@event.GetType()), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+    }
+
+    public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        object[] batch = [.. events];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            if (batch[i] is null)
+            {
+                throw new ArgumentException($"The batch holds a null event at index {i}; nothing was published.", nameof(events));
+            }
+        }
+
+        ThrowIfStopped();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (options is { Background: true })
+        {
+            // One work item for the whole batch, so that one worker runs it in order.
+            Counters.Local.BackgroundCreated++;
+            await _runtime.Background.EnqueueAsync(new BackgroundQueue.WorkItem(this, batch, null, options, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (object @event in batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await PublishForegroundAsync(@event, options, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public ValueTask PublishAsync(string topic, object payload, CancellationToken cancellationToken = default)
+    {
+        TopicPattern.ValidateTopic(topic);
+        ArgumentNullException.ThrowIfNull(payload);
+        ThrowIfStopped();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        Counters.Local.EventsPublished++;
+        return DispatchTopicAsync(topic, payload, MessageMetadata.ForTopic(topic), cancellationToken);
+    }
+
+    private ValueTask PublishWithOptionsAsync(object @event, PublishOptions options, CancellationToken cancellationToken)
+    {
+        if (options.Background)
+        {
+            Counters.Local.BackgroundCreated++;
+            return _runtime.Background.EnqueueAsync(new BackgroundQueue.WorkItem(this, @event, null, options, CancellationToken.None), cancellationToken);
+        }
+
+        return PublishForegroundAsync(@event, options, cancellationToken);
+    }
+
+    private ValueTask PublishForegroundAsync(object @event, PublishOptions? options, CancellationToken cancellationToken)
+    {
+        Counters.Local.EventsPublished++;
+        MessageRoute route = _runtime.Router.GetRoute(@event.GetType());
+        HandlerErrorMode mode = options?.HandlerErrors ?? _runtime.Options.HandlerErrors;
+        if (options is { CorrelationId: not null } or { Headers: not null })
+        {
+            MessageMetadata metadata = new(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
+            return DispatchAsync(route, @event, metadata, hasMetadata: true, mode, cancellationToken);
+        }
+
+        return DispatchAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
+    }
+
+    /// <summary>Runs one background work item on a worker of the pool.</summary>
+    internal async ValueTask RunBackgroundAsync(BackgroundQueue.WorkItem item)
+    {
+        // The options' Background flag is what brought the item here; the foreground path reads only the rest.
+        PublishOptions? foreground = item.Options;
+        if (item.Message is object[] batch)
+        {
+            foreach (object @event in batch)
+            {
+                await PublishForegroundAsync(@event, foreground, item.CancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        await PublishForegroundAsync(item.Message, foreground, item.CancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask DispatchTopicAsync(string topic, object payload, MessageMetadata metadata, CancellationToken cancellationToken)
+    {
+        TopicTable.Entry[] entries = _topics.Current;
+        if (entries.Length == 0)
+        {
+            return;
+        }
+
+        TopicMessage? message = null;
+        List<Exception>? errors = null;
+        Activity? activity = null;
+        try
+        {
+            foreach (TopicTable.Entry entry in entries)
+            {
+                if (!entry.Subscription.IsActive || !entry.Pattern.Matches(topic))
+                {
+                    continue;
+                }
+
+                if (message is null)
+                {
+                    message = new TopicMessage(topic, payload, _runtime.JsonOptions);
+                    activity = _runtime.Tracing ? StartActivity("publish", topic, ActivityKind.Producer, metadata) : null;
+                    _inFlight.Enter();
+                }
+
+                Counters.Local.HandlersInvoked++;
+                try
+                {
+                    await entry.Handler(message, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    Counters.Local.HandlerErrors++;
+                    activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                    Observability.Log.HandlerFailed(_runtime.Logger, entry.Pattern.Pattern, topic, metadata.MessageId ?? "-", ex);
+                    (errors ??= []).Add(ex);
+                }
+            }
+        }
+        finally
+        {
+            activity?.Dispose();
+            if (message is not null)
+            {
+                _inFlight.Exit();
+            }
+        }
+
+        if (errors is not null && _runtime.Options.HandlerErrors == HandlerErrorMode.Throw)
+        {
+            throw new AggregateException($"{errors.Count} subscriber(s) of topic '{topic}' failed.", errors);
+        }
+    }
+}

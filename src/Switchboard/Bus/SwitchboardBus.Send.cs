@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using Switchboard.Dispatch;
+using Switchboard.Pipeline;
+using Switchboard.Routing;
+
+namespace Switchboard.Bus;
+
+internal sealed partial class SwitchboardBus
+{
+    public ValueTask SendAsync<TCommand>(TCommand command, CancellationToken cancellationToken = default)
+    {
+        if (command is null)
+        {
+            throw new ArgumentNullException(nameof(command));
+        }
+
+        ThrowIfStopped();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        Counters.Local.CommandsSent++;
+        return SendCoreAsync(command, default, hasMetadata: false, cancellationToken);
+    }
+
+    public ValueTask<TResult> RequestAsync<TResult>(IRequest<TResult> request, RequestOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ThrowIfStopped();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<TResult>(cancellationToken);
+        }
+
+        Counters.Local.RequestsSent++;
+        MessageRoute route = _runtime.Router.GetRoute(request.GetType());
+        if (route.CommandHandler is not ResultHandlerInvoker<TResult> handler)
+        {
+            throw route.CommandHandler is null
+                ? route.CommandHandlerError("RequestAsync")
+                : new InvalidOperationException($"The handler of {route.MessageType.Name} ({route.CommandHandler.Name}) returns {route.CommandHandler.ResultType?.Name ?? "nothing"}, not {typeof(TResult).Name}.");
+        }
+
+        if (options is null && !handler.NeedsContext && !Observed)
+        {
+            Counters.Local.HandlersInvoked++;
+            ValueTask<TResult> pending;
+            try
+            {
+                pending = handler.InvokeTypedAsync(request, null, cancellationToken);
+            }
+            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+            {
+                Counters.Local.HandlerErrors++;
+                throw;
+            }
+
+            return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, cancellationToken);
+        }
+
+        MessageMetadata metadata = options is null
+            ? default
+            : new MessageMetadata(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
+        return RequestFullAsync(route, handler, request, metadata, options?.Timeout, cancellationToken);
+    }
+
+    public async ValueTask<IReadOnlyList<object?>> SendBatchAsync(IEnumerable<object> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        object[] batch = [.. messages];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            if (batch[i] is null)
+            {
+                throw new ArgumentException($"The batch holds a null message at index {i}; nothing was sent.", nameof(messages));
+            }
+
+            MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
+            if (route.CommandHandler is null)
+            {
+                throw route.CommandHandlerError("SendBatchAsync");
+            }
+        }
+
+        ThrowIfStopped();
+        object?[] results = new object?[batch.Length];
+        for (int i = 0; i < batch.Length; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            Counters.Local.CommandsSent++;
+            MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
+            results[i] = await InvokeSingleAsync(route, route.CommandHandler!, batch[i], default, withResult: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
+    internal ValueTask SendCoreAsync(object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
+    {
+        MessageRoute route = _runtime.Router.GetRoute(command.GetType());
+        HandlerInvoker handler = route.CommandHandler ?? throw route.CommandHandlerError("SendAsync");
+        if (!hasMetadata && !handler.NeedsContext && !Observed)
+        {
+            Counters.Local.HandlersInvoked++;
+            ValueTask pending;
+            try
+            {
+                pending = handler.InvokeAsync(command, null, cancellationToken);
+            }
+            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+            {
+                Counters.Local.HandlerErrors++;
+                throw;
+            }
+
+            return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, cancellationToken);
+        }
+
+        return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));
+
+        static async ValueTask DiscardResult(ValueTask<object?> pending) => await pending.ConfigureAwait(false);
+    }
+
+    private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            Counters.Local.HandlerErrors++;
+            throw;
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+    }
+
+    private async ValueTask<TResult> AwaitCountingErrorsAsync<TResult>(ValueTask<TResult> pending, CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        try
+        {
+            return await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            Counters.Local.HandlerErrors++;
+            throw;
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+    }
+
+    private async ValueTask<TResult> RequestFullAsync<TResult>(
+        MessageRoute route,
+        ResultHandlerInvoker<TResult> handler,
+        object request,
+        MessageMetadata metadata,
+        TimeSpan? timeout,
+        CancellationToken cancellationToken)
+    {
+        if (timeout is not { } limit)
+        {
+            object? result = await InvokeSingleAsync(route, handler, request, metadata, withResult: true, cancellationToken).ConfigureAwait(false);
+            return (TResult)result!;
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limit, TimeSpan.Zero, "options.Timeout");
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        linked.CancelAfter(limit);
+        Task<object?> running = InvokeSingleAsync(route, handler, request, metadata, withResult: true, linked.Token).AsTask();
+        try
+        {
+            return (TResult)(await running.WaitAsync(limit, _runtime.Time, cancellationToken).ConfigureAwait(false))!;
+        }
+        catch (Exception ex) when (ex is TimeoutException || ex is OperationCanceledException && linked.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"RequestAsync of {route.MessageType.Name} got no result within {limit.TotalSeconds:0.###} s; the handler {handler.Name} was cancelled.", ex);
+        }
+    }
+
+    /// <summary>
+    /// Runs the one handler of a command or request with a context, a span, error counting and cascading. The handler's
+    /// exception propagates to the caller; it is counted and traced, not logged (the caller decides).
+    /// </summary>
+    private async ValueTask<object?> InvokeSingleAsync(MessageRoute route, HandlerInvoker handler, object message, MessageMetadata metadata, bool withResult, CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        MessageContext context = RentContext(message, metadata);
+        Activity? activity = _runtime.Tracing ? StartHandlerActivity(handler, route.TypeName, context) : null;
+        long started = SwitchboardDiagnostics.ProcessDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+        Counters.Local.HandlersInvoked++;
+        try
+        {
+            object? result;
+            try
+            {
+                if (withResult)
+                {
+                    result = await handler.InvokeForResultAsync(message, context, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await handler.InvokeAsync(message, context, cancellationToken).ConfigureAwait(false);
+                    result = null;
+                }
+            }
+            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+            {
+                context.DiscardCascaded();
+                Counters.Local.HandlerErrors++;
+                activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+                activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, ex.GetType().FullName);
+                throw;
+            }
+
+            context.CommitCascaded();
+            if (context.HasCommitted)
+            {
+                await DispatchCascadedAsync(context, cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
+        {
+            if (started != 0)
+            {
+                SwitchboardDiagnostics.ProcessDuration.Record(
+                    Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, route.TypeName),
+                    new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Handler, handler.Name));
+            }
+
+            activity?.Dispose();
+            await context.EndScopeAsync().ConfigureAwait(false);
+            ReturnContext(context);
+            _inFlight.Exit();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Switchboard.Observability;
+using Switchboard.Streams;
+
+namespace Switchboard.Bus;
+
+internal sealed partial class SwitchboardBus
+{
+    private Task<ShutdownReport>? _shutdown;
+
+    public ValueTask<ShutdownReport> ShutdownAsync(TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        lock (_gate)
+        {
+            if (_shutdown is null)
+            {
+                Volatile.Write(ref _state, Stopping);
+                _shutdown = ShutdownCoreAsync(timeout);
+            }
+
+            return new ValueTask<ShutdownReport>(_shutdown);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync(_runtime.Options.ShutdownTimeout).ConfigureAwait(false);
+    }
+
+    private async Task<ShutdownReport> ShutdownCoreAsync(TimeSpan timeout)
+    {
+        await Task.Yield();
+        long started = Stopwatch.GetTimestamp();
+        using CancellationTokenSource deadline = new(timeout, _runtime.Time);
+
+        SwitchboardBus[] scopes;
+        lock (_gate)
+        {
+            scopes = [.. _scopes];
+        }
+
+        long inFlightLeft = 0;
+        foreach (SwitchboardBus scope in scopes)
+        {
+            ShutdownReport scopeReport = await scope.ShutdownAsync(Remaining(timeout, started)).ConfigureAwait(false);
+            inFlightLeft += scopeReport.InFlightAbandoned;
+        }
+
+        // Stop taking messages from the transport first; its in-flight messages finish or stay unacknowledged.
+        if (_consumer is not null)
+        {
+            await _consumer.StopAsync(deadline.Token).ConfigureAwait(false);
+        }
+
+        bool completed = true;
+        try
+        {
+            List<Task> pending = [_inFlight.WhenIdle()];
+            if (_parent is null)
+            {
+                pending.Add(_runtime.Background.CompleteAsync());
+            }
+
+            await Task.WhenAll(pending).WaitAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            completed = false;
+        }
+
+        long background = _parent is null ? _runtime.Background.Pending : 0;
+        inFlightLeft += _inFlight.Count;
+        completed &= inFlightLeft == 0 && background == 0;
+
+        IStreamSink[] streams;
+        lock (_gate)
+        {
+            streams = [.. _streams];
+        }
+
+        foreach (IStreamSink stream in streams)
+        {
+            stream.Complete();
+        }
+
+        if (_parent is null)
+        {
+            await _runtime.Transport.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            _parent.RemoveScope(this);
+        }
+
+        Volatile.Write(ref _state, Stopped);
+        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+        if (completed)
+        {
+            Log.ShutdownCompleted(_runtime.Logger, Name, (long)elapsed.TotalMilliseconds);
+        }
+        else
+        {
+            Log.ShutdownTimedOut(_runtime.Logger, Name, (long)timeout.TotalMilliseconds, inFlightLeft, background);
+        }
+
+        return new ShutdownReport
+        {
+            Completed = completed,
+            InFlightAbandoned = inFlightLeft,
+            BackgroundAbandoned = background,
+            Elapsed = elapsed,
+        };
+    }
+
+    private void RemoveScope(SwitchboardBus scope)
+    {
+        lock (_gate)
+        {
+            _scopes.Remove(scope);
+        }
+    }
+
+    private static TimeSpan Remaining(TimeSpan timeout, long started)
+    {
+        TimeSpan left = timeout - Stopwatch.GetElapsedTime(started);
+        return left < TimeSpan.Zero ? TimeSpan.Zero : left;
+    }
+}

@@ -1,0 +1,91 @@
+using Switchboard.Dispatch;
+using Switchboard.Observability;
+using Switchboard.Routing;
+using Switchboard.Streams;
+
+namespace Switchboard.Bus;
+
+/// <summary>
+/// The bus. Split by concern: publishing (<c>.Publish.cs</c>), the dispatch core (<c>.Dispatch.cs</c>), commands and
+/// requests (<c>.Send.cs</c>), the queue path of <c>ExecuteAsync</c> (<c>.Execute.cs</c>), runtime subscriptions
+/// (<c>.Subscribe.cs</c>) and shutdown (<c>.Shutdown.cs</c>). A scope is another instance over the same runtime.
+/// </summary>
+internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
+{
+    private const int Running = 0;
+    private const int Stopping = 1;
+    private const int Stopped = 2;
+
+    private readonly BusRuntime _runtime;
+    private readonly SwitchboardBus? _parent;
+    private readonly SubscriptionTable _subscriptions = new();
+    private readonly TopicTable _topics = new();
+    private readonly InFlightTracker _inFlight = new();
+    private readonly Lock _gate = new();
+    private readonly List<SwitchboardBus> _scopes = [];
+    private readonly List<IStreamSink> _streams = [];
+    private int _state;
+
+    public SwitchboardBus(BusRuntime runtime, SwitchboardBus? parent, string name)
+    {
+        _runtime = runtime;
+        _parent = parent;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    internal StatisticsCounters Counters { get; } = new();
+
+    internal BusRuntime Runtime => _runtime;
+
+    public BusStatistics GetStatistics()
+    {
+        Dictionary<string, TransportStatistics> transports = [];
+        if (_parent is null)
+        {
+            transports[_runtime.Transport.Name] = _runtime.TransportCounters.Snapshot();
+        }
+
+        return Counters.Snapshot(transports);
+    }
+
+    public IMessageBus CreateScope(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ThrowIfStopped();
+        SwitchboardBus scope = new(_runtime, this, $"{Name}/{name}");
+        lock (_gate)
+        {
+            _scopes.Add(scope);
+        }
+
+        return scope;
+    }
+
+    void IMessageDispatcher.EnsureCommandHandler(Type commandType)
+    {
+        MessageRoute route = _runtime.Router.GetRoute(commandType);
+        if (route.CommandHandler is null)
+        {
+            throw route.CommandHandlerError("SendAsync");
+        }
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (Volatile.Read(ref _state) != Running)
+        {
+            ThrowStopped();
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowStopped()
+        => throw new BusStoppedException(
+            Volatile.Read(ref _state) == Stopping
+                ? $"The bus '{Name}' is shutting down and no longer accepts messages or subscriptions."
+                : $"The bus '{Name}' has been shut down; create a new bus to send more messages.");
+
+    public override string ToString() => Name;
+}

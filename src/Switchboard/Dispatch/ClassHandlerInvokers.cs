@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Switchboard.Dispatch;
+
+/// <summary>Where a class handler's instance comes from.</summary>
+internal abstract class HandlerActivator<THandler>
+    where THandler : class
+{
+    public abstract THandler Get(MessageContext context);
+}
+
+/// <summary>One instance for the bus's lifetime: a standalone bus, or an instance the user registered.</summary>
+internal sealed class SingletonActivator<THandler>(THandler instance) : HandlerActivator<THandler>
+    where THandler : class
+{
+    public override THandler Get(MessageContext context) => instance;
+}
+
+/// <summary>Resolved per message from the message's DI scope.</summary>
+internal sealed class ScopedActivator<THandler> : HandlerActivator<THandler>
+    where THandler : class
+{
+    public override THandler Get(MessageContext context)
+    {
+        IServiceProvider services = context.Services
+            ?? throw new InvalidOperationException($"Handler {typeof(THandler).Name} is resolved from DI, but the bus has no service provider.");
+        return ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+    }
+}
+
+internal sealed class ClassInvoker<THandler, T>(HandlerActivator<THandler> activator)
+    : HandlerInvoker(typeof(T), typeof(THandler).Name, needsContext: true)
+    where THandler : class, IHandler<T>
+{
+    public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+        => activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+}
+
+internal sealed class ClassResultInvoker<THandler, T, TResult>(HandlerActivator<THandler> activator)
+    : ResultHandlerInvoker<TResult>(typeof(T), typeof(THandler).Name, needsContext: true)
+    where THandler : class, IHandler<T, TResult>
+{
+    public override ValueTask<TResult> InvokeTypedAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+        => activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+}
+
+/// <summary>An object handler subscribed at run time (seed 001's <c>bus.subscribe(OrderCreated, NotificationService())</c>).</summary>
+internal sealed class InstanceInvoker<T>(IHandler<T> instance) : HandlerInvoker(typeof(T), instance.GetType().Name, needsContext: true)
+{
+    public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+        => instance.HandleAsync((T)message, context!, cancellationToken);
+}

@@ -1,0 +1,69 @@
+namespace Switchboard.Dispatch;
+
+/// <summary>
+/// One registered handler, typed once at registration so that dispatch is a virtual call with a cast: no reflection,
+/// no closure, no allocation per message.
+/// </summary>
+internal abstract class HandlerInvoker
+{
+    protected HandlerInvoker(Type messageType, string name, bool needsContext)
+    {
+        MessageType = messageType;
+        Name = name;
+        NeedsContext = needsContext;
+    }
+
+    /// <summary>Gets the type the handler was registered for; derived messages reach it too when published.</summary>
+    public Type MessageType { get; }
+
+    /// <summary>Gets a readable name for logs, errors and spans.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets whether the handler reads the <see cref="MessageContext"/>; delegate handlers without one skip creating it.</summary>
+    public bool NeedsContext { get; }
+
+    /// <summary>Gets the result type, or <see langword="null"/> for a handler without a result.</summary>
+    public virtual Type? ResultType => null;
+
+    /// <summary>Gets the subscription this handler belongs to, for runtime subscriptions; it may have been disposed.</summary>
+    public Subscription? Subscription { get; init; }
+
+    public abstract ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken);
+
+    public virtual async ValueTask<object?> InvokeForResultAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        await InvokeAsync(message, context, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>A handler that returns a <typeparamref name="TResult"/>.</summary>
+internal abstract class ResultHandlerInvoker<TResult> : HandlerInvoker
+{
+    protected ResultHandlerInvoker(Type messageType, string name, bool needsContext)
+        : base(messageType, name, needsContext)
+    {
+    }
+
+    public override Type? ResultType => typeof(TResult);
+
+    public abstract ValueTask<TResult> InvokeTypedAsync(object message, MessageContext? context, CancellationToken cancellationToken);
+
+    public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        ValueTask<TResult> pending = InvokeTypedAsync(message, context, cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return default;
+        }
+
+        return AwaitDiscarding(pending);
+
+        static async ValueTask AwaitDiscarding(ValueTask<TResult> pending) => await pending.ConfigureAwait(false);
+    }
+
+    public override async ValueTask<object?> InvokeForResultAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+        => await InvokeTypedAsync(message, context, cancellationToken).ConfigureAwait(false);
+}

@@ -1,0 +1,210 @@
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Dispatch;
+using Switchboard.Pipeline;
+
+namespace Switchboard;
+
+/// <summary>
+/// What a handler knows about the message it handles: its ids, headers and attempt, a bag of per-message items shared by
+/// the handlers of one message, the DI scope, and the means to publish or send further messages.
+/// </summary>
+/// <remarks>
+/// Messages published or sent through the context are held until the handler returns successfully and are dispatched, in
+/// order, once every handler of the current message has run (so that observers see the cause before its effects), carrying this message's correlation id and its message id as their causation id. If the handler throws, none
+/// of them is ever dispatched. A context is valid only until the handler's task completes: the bus reuses it afterwards.
+/// </remarks>
+public sealed class MessageContext
+{
+    private static readonly IReadOnlyDictionary<string, string> s_noHeaders = new Dictionary<string, string>();
+
+    private string? _messageId;
+    private string? _correlationId;
+    private Dictionary<string, object?>? _items;
+    private List<CascadedMessage>? _cascaded;
+    private List<CascadedMessage>? _committed;
+    private IReadOnlyDictionary<string, string>? _headers;
+
+    internal MessageContext()
+    {
+    }
+
+    /// <summary>Gets the message's unique id; generated on first read for in-process messages.</summary>
+    public string MessageId => _messageId ??= MessageIds.New();
+
+    /// <summary>Gets the id shared by every message of one conversation; the message id when the message started it.</summary>
+    public string CorrelationId => _correlationId ?? MessageId;
+
+    /// <summary>Gets the id of the message whose handler caused this one, or <see langword="null"/> for a message sent by application code.</summary>
+    public string? CausationId { get; private set; }
+
+    /// <summary>Gets the message's headers (CloudEvents attribute names for the standard ones; see <see cref="MessageHeaders"/>).</summary>
+    public IReadOnlyDictionary<string, string> Headers => _headers ?? s_noHeaders;
+
+    /// <summary>Gets the delivery attempt, 1 for the first; greater after a transport redelivered the message for a retry.</summary>
+    public int Attempt { get; private set; } = 1;
+
+    /// <summary>Gets the topic for a message published on a string topic; otherwise <see langword="null"/>.</summary>
+    public string? Topic { get; private set; }
+
+    /// <summary>Gets the message being handled.</summary>
+    public object Message { get; private set; } = null!;
+
+    /// <summary>Gets per-message data shared by every handler of this message (seed 004's <c>context</c>).</summary>
+    public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Gets the service provider of the DI scope created for this message, or the root provider for a bus without one;
+    /// <see langword="null"/> for a standalone bus created without services.
+    /// </summary>
+    public IServiceProvider? Services
+    {
+        get
+        {
+            if (_scope is { } scope)
+            {
+                return scope.ServiceProvider;
+            }
+
+            if (_scopeFactory is { } factory)
+            {
+                AsyncServiceScope created = factory.CreateAsyncScope();
+                _scope = created;
+                return created.ServiceProvider;
+            }
+
+            return null;
+        }
+    }
+
+    private IServiceScopeFactory? _scopeFactory;
+    private AsyncServiceScope? _scope;
+
+    internal IMessageDispatcher Dispatcher { get; private set; } = null!;
+
+    /// <summary>Gets whether handlers that succeeded left messages to dispatch.</summary>
+    internal bool HasCommitted => _committed is { Count: > 0 };
+
+    /// <summary>
+    /// Publishes an event once the current handler has returned successfully. If the handler throws, the event is discarded.
+    /// </summary>
+    /// <typeparam name="TEvent">The event type.</typeparam>
+    /// <param name="event">The event.</param>
+    /// <param name="cancellationToken">Checked now; the event is dispatched with the handler's token.</param>
+    /// <returns>A task that completes when the event is recorded (not yet dispatched).</returns>
+    public ValueTask PublishAsync<TEvent>(TEvent @event, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        cancellationToken.ThrowIfCancellationRequested();
+        (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Publish, @event, null));
+        return default;
+    }
+
+    /// <summary>Publishes a payload on a string topic once the current handler has returned successfully.</summary>
+    /// <param name="topic">The topic, for example <c>orders/created</c>.</param>
+    /// <param name="payload">The payload.</param>
+    /// <param name="cancellationToken">Checked now; the event is dispatched with the handler's token.</param>
+    /// <returns>A task that completes when the event is recorded (not yet dispatched).</returns>
+    public ValueTask PublishAsync(string topic, object payload, CancellationToken cancellationToken = default)
+    {
+        Routing.TopicPattern.ValidateTopic(topic);
+        ArgumentNullException.ThrowIfNull(payload);
+        cancellationToken.ThrowIfCancellationRequested();
+        (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Topic, payload, topic));
+        return default;
+    }
+
+    /// <summary>
+    /// Sends a command to its one handler once the current handler has returned successfully. If the handler throws, the
+    /// command is discarded. A missing handler is reported now, not after the handler returns.
+    /// </summary>
+    /// <typeparam name="TCommand">The command type.</typeparam>
+    /// <param name="command">The command.</param>
+    /// <param name="cancellationToken">Checked now; the command is dispatched with the handler's token.</param>
+    /// <returns>A task that completes when the command is recorded (not yet dispatched).</returns>
+    public ValueTask SendAsync<TCommand>(TCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        cancellationToken.ThrowIfCancellationRequested();
+        Dispatcher.EnsureCommandHandler(command.GetType());
+        (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Send, command, null));
+        return default;
+    }
+
+    internal void Initialize(IMessageDispatcher dispatcher, object message, in MessageMetadata metadata, IServiceScopeFactory? scopeFactory)
+    {
+        Dispatcher = dispatcher;
+        Message = message;
+        _messageId = metadata.MessageId;
+        _correlationId = metadata.CorrelationId;
+        CausationId = metadata.CausationId;
+        _headers = metadata.Headers;
+        Attempt = metadata.Attempt <= 0 ? 1 : metadata.Attempt;
+        Topic = metadata.Topic;
+        _scopeFactory = scopeFactory;
+    }
+
+    /// <summary>The metadata that a message caused by this one carries.</summary>
+    internal MessageMetadata ChildMetadata() => new(MessageIds.New(), CorrelationId, MessageId, null, 1, null);
+
+    /// <summary>The current handler succeeded: its messages will be dispatched once every handler of this message ran.</summary>
+    internal void CommitCascaded()
+    {
+        if (_cascaded is { Count: > 0 } cascaded)
+        {
+            if (_committed is null)
+            {
+                _committed = cascaded;
+            }
+            else
+            {
+                _committed.AddRange(cascaded);
+            }
+
+            _cascaded = null;
+        }
+    }
+
+    /// <summary>The current handler failed: its messages are never seen.</summary>
+    internal void DiscardCascaded() => _cascaded?.Clear();
+
+    internal List<CascadedMessage>? TakeCommitted()
+    {
+        List<CascadedMessage>? committed = _committed;
+        _committed = null;
+        return committed;
+    }
+
+    /// <summary>Ends the message's DI scope, if one was created.</summary>
+    internal ValueTask EndScopeAsync()
+    {
+        AsyncServiceScope? scope = _scope;
+        _scope = null;
+        return scope?.DisposeAsync() ?? default;
+    }
+
+    internal void Reset()
+    {
+        Dispatcher = null!;
+        Message = null!;
+        _messageId = null;
+        _correlationId = null;
+        CausationId = null;
+        _headers = null;
+        _items = null;
+        _cascaded = null;
+        _committed = null;
+        _scopeFactory = null;
+        _scope = null;
+        Attempt = 1;
+        Topic = null;
+    }
+}
+
+internal enum CascadeKind
+{
+    Publish,
+    Topic,
+    Send,
+}
+
+internal readonly record struct CascadedMessage(CascadeKind Kind, object Message, string? Topic);

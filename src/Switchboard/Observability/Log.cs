@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Observability;
+
+/// <summary>Every log line Switchboard writes, source-generated: no allocation when the level is off.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Error, "Handler {Handler} failed for {MessageType} (message {MessageId})")]
+    public static partial void HandlerFailed(ILogger logger, string handler, string messageType, string messageId, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Error, "Background publish of {MessageType} failed")]
+    public static partial void BackgroundPublishFailed(ILogger logger, string messageType, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Information, "Bus {Bus} shut down in {ElapsedMs} ms")]
+    public static partial void ShutdownCompleted(ILogger logger, string bus, long elapsedMs);
+
+    [LoggerMessage(4, LogLevel.Warning, "Bus {Bus} shutdown timed out after {TimeoutMs} ms with {InFlight} handler(s) in flight and {Queued} background publish(es) unfinished")]
+    public static partial void ShutdownTimedOut(ILogger logger, string bus, long timeoutMs, long inFlight, long queued);
+
+    [LoggerMessage(5, LogLevel.Warning, "Message {MessageId} from {Destination} failed on attempt {Attempt}; retrying in {DelayMs} ms")]
+    public static partial void Retrying(ILogger logger, string messageId, string destination, int attempt, long delayMs, Exception? exception);
+
+    [LoggerMessage(6, LogLevel.Error, "Message {MessageId} from {Destination} dead-lettered: {Reason}")]
+    public static partial void DeadLettered(ILogger logger, string messageId, string destination, string reason);
+
+    [LoggerMessage(7, LogLevel.Error, "Consumer {Consumer} of {Destination} failed; restarting in {DelayMs} ms")]
+    public static partial void ConsumerFaulted(ILogger logger, string consumer, string destination, long delayMs, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Information, "Consumer {Consumer} started on {Destination} (group {Group})")]
+    public static partial void ConsumerStarted(ILogger logger, string consumer, string destination, string group);
+
+    [LoggerMessage(9, LogLevel.Error, "Service {Service} failed to {Operation}")]
+    public static partial void ServiceFailed(ILogger logger, string service, string operation, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Error, "Storing the response for correlation id {CorrelationId} failed")]
+    public static partial void ResponseStoreFailed(ILogger logger, string correlationId, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Error, "Stream subscriber of {MessageType} failed")]
+    public static partial void StreamFailed(ILogger logger, string messageType, Exception exception);
+}

@@ -1,0 +1,88 @@
+namespace Switchboard;
+
+/// <summary>The settings of one bus. Every value has a documented default, and the bus validates them when it is built.</summary>
+public sealed class BusOptions
+{
+    /// <summary>The bus's name, in logs, spans, metrics and as its default endpoint (queue) name.</summary>
+    /// <value>The default value is <c>switchboard</c>.</value>
+    public string Name { get; set; } = "switchboard";
+
+    /// <summary>What a handler's exception does to <c>PublishAsync</c>; a publish can override it with <see cref="PublishOptions.HandlerErrors"/>.</summary>
+    /// <value>The default value is <see cref="HandlerErrorMode.Isolate"/>: logged, counted, traced, and the other handlers run (seed 001).</value>
+    public HandlerErrorMode HandlerErrors { get; set; } = HandlerErrorMode.Isolate;
+
+    /// <summary>Whether to create spans. Off, the bus never touches <see cref="System.Diagnostics.ActivitySource"/>.</summary>
+    /// <value>The default value is <see langword="true"/> (spans are still only created while a listener is attached).</value>
+    public bool EnableTracing { get; set; } = true;
+
+    /// <summary>How many background publishes may wait in the queue before <c>PublishAsync</c> with <see cref="PublishOptions.Background"/> waits for room.</summary>
+    /// <value>The default value is 10 000.</value>
+    public int BackgroundQueueCapacity { get; set; } = 10_000;
+
+    /// <summary>How many background publishes run at once.</summary>
+    /// <value>The default value is the processor count.</value>
+    public int BackgroundConcurrency { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>How many messages from a transport one consumer handles at once.</summary>
+    /// <value>The default value is the processor count.</value>
+    public int ConsumerConcurrency { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>The default wait for a result that crosses a transport (<c>ExecuteAsync</c>, remote <c>RequestAsync</c>).</summary>
+    /// <value>The default value is 30 seconds (seed 000).</value>
+    public TimeSpan DefaultTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a worker's result is kept in the response store for its sender.</summary>
+    /// <value>The default value is 60 seconds (seed 000's <c>default_ttl_seconds</c>).</value>
+    public TimeSpan ResponseTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The largest serialized message a transport will send or accept; larger ones are refused or dead-lettered.</summary>
+    /// <value>The default value is 1 MiB.</value>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long <c>DisposeAsync</c> and a stopping host let in-flight and queued work finish.</summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How failed messages received from a transport are retried before they are dead-lettered.</summary>
+    public RetryOptions Retry { get; } = new();
+
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            throw new BusConfigurationException("BusOptions.Name must not be empty.");
+        }
+
+        if (BackgroundQueueCapacity < 1)
+        {
+            throw new BusConfigurationException($"BusOptions.BackgroundQueueCapacity must be at least 1 (it is {BackgroundQueueCapacity}).");
+        }
+
+        if (BackgroundConcurrency < 1)
+        {
+            throw new BusConfigurationException($"BusOptions.BackgroundConcurrency must be at least 1 (it is {BackgroundConcurrency}).");
+        }
+
+        if (ConsumerConcurrency < 1)
+        {
+            throw new BusConfigurationException($"BusOptions.ConsumerConcurrency must be at least 1 (it is {ConsumerConcurrency}).");
+        }
+
+        if (DefaultTimeout <= TimeSpan.Zero || ResponseTtl <= TimeSpan.Zero)
+        {
+            throw new BusConfigurationException("BusOptions.DefaultTimeout and ResponseTtl must be positive.");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero)
+        {
+            throw new BusConfigurationException("BusOptions.ShutdownTimeout cannot be negative.");
+        }
+
+        if (MaxMessageBytes < 1)
+        {
+            throw new BusConfigurationException($"BusOptions.MaxMessageBytes must be positive (it is {MaxMessageBytes}).");
+        }
+
+        Retry.Validate();
+    }
+}

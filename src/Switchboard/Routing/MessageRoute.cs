@@ -1,0 +1,61 @@
+using Switchboard.Dispatch;
+
+namespace Switchboard.Routing;
+
+/// <summary>
+/// Where messages of one concrete type go: computed once per type (at build for registered types, on first use for
+/// others) and never changed afterwards.
+/// </summary>
+internal sealed class MessageRoute
+{
+    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers)
+    {
+        MessageType = messageType;
+        TypeName = typeName;
+        Handlers = handlers;
+        ExactHandlers = exactHandlers;
+        for (int i = 0; i < handlers.Length; i++)
+        {
+            NeedsContext |= handlers[i].NeedsContext;
+        }
+
+        if (exactHandlers.Length == 1)
+        {
+            CommandHandler = exactHandlers[0];
+        }
+    }
+
+    /// <summary>Gets the concrete message type.</summary>
+    public Type MessageType { get; }
+
+    /// <summary>Gets the type's stable name (the wire name, and the span and metric name).</summary>
+    public string TypeName { get; }
+
+    /// <summary>Gets every handler a published message of this type reaches, in registration order, including handlers of base types.</summary>
+    public HandlerInvoker[] Handlers { get; }
+
+    /// <summary>Gets the handlers registered for exactly this type: the candidates for a command or request.</summary>
+    public HandlerInvoker[] ExactHandlers { get; }
+
+    /// <summary>Gets the single handler of a command or request, or <see langword="null"/> when there is none or several.</summary>
+    public HandlerInvoker? CommandHandler { get; }
+
+    /// <summary>Gets whether any handler needs a <see cref="MessageContext"/>.</summary>
+    public bool NeedsContext { get; }
+
+    public Exception CommandHandlerError(string operation)
+    {
+        if (ExactHandlers.Length == 0)
+        {
+            string hint = Handlers.Length > 0
+                ? $" Handlers registered for a base type ({string.Join(", ", Handlers.Select(h => h.Name))}) receive published events only."
+                : string.Empty;
+            return new NoHandlerException(
+                $"{operation} found no handler for {MessageType.Name}. Register one with BusBuilder.Handle<{MessageType.Name}>(...) or AddHandler<T>() before the bus is built.{hint}");
+        }
+
+        return new InvalidOperationException(
+            $"{operation} needs exactly one handler for {MessageType.Name}, but {ExactHandlers.Length} are registered ({string.Join(", ", ExactHandlers.Select(h => h.Name))}). " +
+            "Use PublishAsync to reach every handler, or keep one handler for the command.");
+    }
+}

@@ -1,0 +1,62 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Switchboard.Serialization;
+
+/// <summary>The default serializer: System.Text.Json with web defaults (camelCase names, case-insensitive reads).</summary>
+public sealed class JsonMessageSerializer : IMessageSerializer
+{
+    /// <summary>Creates a serializer with <see cref="JsonSerializerDefaults.Web"/> options.</summary>
+    public JsonMessageSerializer()
+        : this(new JsonSerializerOptions(JsonSerializerDefaults.Web))
+    {
+    }
+
+    /// <summary>Creates a serializer with the given options.</summary>
+    /// <param name="options">The options; also used for topic payload conversion.</param>
+    public JsonMessageSerializer(JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options;
+    }
+
+    /// <summary>Gets the JSON options.</summary>
+    public JsonSerializerOptions Options { get; }
+
+    /// <inheritdoc />
+    public string ContentType => "application/json";
+
+    /// <inheritdoc />
+    public void Serialize(object? value, Type type, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(output);
+        try
+        {
+            using Utf8JsonWriter writer = new(output);
+            JsonSerializer.Serialize(writer, value, type, Options);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new MessageSerializationException($"{type.Name} cannot be written as JSON: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public object? Deserialize(ReadOnlySpan<byte> body, Type type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        try
+        {
+            return JsonSerializer.Deserialize(body, type, Options);
+        }
+        catch (JsonException ex)
+        {
+            throw new MessageSerializationException($"The body is not a valid {type.Name}: {ex.Message}", ex);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new MessageSerializationException($"{type.Name} cannot be read from JSON: {ex.Message}", ex);
+        }
+    }
+}

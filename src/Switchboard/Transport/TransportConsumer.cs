@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using Switchboard.Bus;
+using Switchboard.Observability;
+using Switchboard.Pipeline;
+using Switchboard.Responses;
+
+namespace Switchboard.Transport;
+
+/// <summary>
+/// The worker loop every transport shares: receive → read the envelope through the allow-list → handle → acknowledge;
+/// on failure retry with back-off, then dead-letter with the reason; answer the response store when the sender waits.
+/// One bad message never stops the loop.
+/// </summary>
+internal sealed class TransportConsumer : IAsyncDisposable
+{
+    private readonly SwitchboardBus _bus;
+    private readonly BusRuntime _runtime;
+    private readonly ReceiverOptions _options;
+    private readonly CancellationTokenSource _stopReceiving = new();
+    private readonly CancellationTokenSource _abortHandlers = new();
+    private ITransportReceiver? _receiver;
+    private Task[] _workers = [];
+
+    public TransportConsumer(SwitchboardBus bus, ReceiverOptions options)
+    {
+        _bus = bus;
+        _runtime = bus.Runtime;
+        _options = options;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _receiver = await _runtime.Transport.CreateReceiverAsync(_options, cancellationToken).ConfigureAwait(false);
+        Task[] workers = new Task[_runtime.Options.ConsumerConcurrency];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            workers[i] = Task.Run(() => RunAsync(_receiver), CancellationToken.None);
+        }
+
+        _workers = workers;
+        Log.ConsumerStarted(_runtime.Logger, _options.ConsumerName, _options.Destination, _options.ConsumerGroup);
+    }
+
+    /// <summary>Stops receiving, lets in-flight messages finish until <paramref name="cancellationToken"/> fires, then aborts them unsettled.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopReceiving.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_workers).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time: abort the handlers; what they held is not acknowledged and will be delivered again.
+            await _abortHandlers.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_workers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (_receiver is not null)
+        {
+            await _receiver.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        _stopReceiving.Dispose();
+        _abortHandlers.Dispose();
+    }
+
+    private async Task RunAsync(ITransportReceiver receiver)
+    {
+        CancellationToken stopping = _stopReceiving.Token;
+        int failures = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            ReceivedMessage received;
+            try
+            {
+                received = await receiver.ReceiveAsync(stopping).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or System.Threading.Channels.ChannelClosedException)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The broker is unreachable or the receiver broke: back off and try again, never give up the loop.
+                TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
+                Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, (long)delay.TotalMilliseconds, ex);
+                try
+                {
+                    await Task.Delay(delay, _runtime.Time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            await ProcessAsync(received).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ProcessAsync(ReceivedMessage received)
+    {
+        CancellationToken aborting = _abortHandlers.Token;
+        TransportMessage message = received.Message;
+        _runtime.TransportCounters.Received();
+        if (SwitchboardDiagnostics.ConsumedMessages.Enabled)
+        {
+            SwitchboardDiagnostics.ConsumedMessages.Add(1, new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name));
+        }
+
+        if (!_runtime.Codec.TryDecode(message, received.DeliveryCount, out EnvelopeCodec.Decoded decoded, out string? failure))
+        {
+            await DeadLetterAsync(received, new DeadLetterReason(failure!, null, null, received.DeliveryCount), replyTo: null, aborting).ConfigureAwait(false);
+            return;
+        }
+
+        using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
+        try
+        {
+            object? result = await _bus.HandleReceivedAsync(decoded, aborting).ConfigureAwait(false);
+            if (decoded.ReplyTo is not null)
+            {
+                await StoreResponseAsync(decoded.ReplyTo, _bus.CreateResponse(result), decoded.ResponseTtl).ConfigureAwait(false);
+            }
+
+            await received.AckAsync(aborting).ConfigureAwait(false);
+            _runtime.TransportCounters.Acknowledged();
+        }
+        catch (OperationCanceledException) when (aborting.IsCancellationRequested)
+        {
+            // Shutdown ran out of time: leave the message unsettled so that the broker delivers it again.
+        }
+        catch (Exception ex)
+        {
+            Exception cause = ex is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerExceptions[0] : ex;
+            activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
+            if (received.DeliveryCount < _runtime.Options.Retry.MaxAttempts)
+            {
+                TimeSpan delay = _runtime.Options.Retry.GetDelay(received.DeliveryCount);
+                Log.Retrying(_runtime.Logger, message.MessageId, message.Destination, received.DeliveryCount, (long)delay.TotalMilliseconds, cause);
+                await SettleSafelyAsync(() => received.RetryAsync(delay, aborting)).ConfigureAwait(false);
+                _runtime.TransportCounters.Retried();
+                if (SwitchboardDiagnostics.Retried.Enabled)
+                {
+                    SwitchboardDiagnostics.Retried.Add(1);
+                }
+            }
+            else
+            {
+                await DeadLetterAsync(received, DeadLetterReason.FromException(cause, received.DeliveryCount), decoded.ReplyTo, aborting).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DeadLetterAsync(ReceivedMessage received, DeadLetterReason reason, string? replyTo, CancellationToken cancellationToken)
+    {
+        Log.DeadLettered(_runtime.Logger, received.Message.MessageId, received.Message.Destination, reason.Reason);
+        if (await SettleSafelyAsync(() => received.DeadLetterAsync(reason, cancellationToken)).ConfigureAwait(false))
+        {
+            _runtime.TransportCounters.DeadLettered();
+            if (SwitchboardDiagnostics.DeadLettered.Enabled)
+            {
+                SwitchboardDiagnostics.DeadLettered.Add(1);
+            }
+
+            if (replyTo is not null)
+            {
+                // The sender hears of the failure now instead of waiting for its timeout.
+                await StoreResponseAsync(replyTo, StoredResponse.Failure(reason.ExceptionType ?? "DeadLettered", reason.Reason), null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<bool> SettleSafelyAsync(Func<ValueTask> settle)
+    {
+        try
+        {
+            await settle().ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // The broker did not take the settlement; the message stays unsettled and will be delivered again.
+            Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, 0, ex);
+            return false;
+        }
+    }
+
+    private async Task StoreResponseAsync(string correlationId, StoredResponse response, TimeSpan? ttl)
+    {
+        try
+        {
+            await _runtime.ResponseStore.StoreAsync(correlationId, response, ttl ?? _runtime.Options.ResponseTtl).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.ResponseStoreFailed(_runtime.Logger, correlationId, ex);
+        }
+    }
+
+    private Activity? StartReceiveActivity(TransportMessage message, int attempt)
+    {
+        if (!_runtime.Tracing || !SwitchboardDiagnostics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityContext.TryParse(message.GetHeader(MessageHeaders.TraceParent), message.GetHeader(MessageHeaders.TraceState), out ActivityContext parent);
+        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"receive {message.Destination}", ActivityKind.Consumer, parent);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name);
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, "receive");
+            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, "receive");
+            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, message.Destination);
+            activity.SetTag(SwitchboardDiagnostics.Tags.ConsumerGroup, _options.ConsumerGroup);
+            activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, message.MessageId);
+            activity.SetTag(SwitchboardDiagnostics.Tags.DeliveryCount, attempt);
+            activity.SetTag(SwitchboardDiagnostics.Tags.BodySize, message.Body.Length);
+        }
+
+        return activity;
+    }
+}
