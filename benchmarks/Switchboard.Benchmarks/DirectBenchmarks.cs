@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using BenchmarkDotNet.Attributes;
+
+namespace Switchboard.Benchmarks;
+
+/// <summary>
+/// The floor: the caller holds the handlers and calls them itself. The handler methods are not inlined, as a
+/// handler reached through any bus or container is not, so the floor is a real call and ratios to it stay finite.
+/// </summary>
+public class DirectBenchmarks
+{
+    private readonly DirectHandlers handlers = new();
+
+    [Benchmark, BenchmarkCategory(Cases.Publish1)]
+    public ValueTask Publish1() => handlers.Handle(Samples.Ping);
+
+    [Benchmark, BenchmarkCategory(Cases.Publish3)]
+    public ValueTask Publish3()
+    {
+        handlers.HandleFirst(Samples.Broadcast);
+        handlers.HandleSecond(Samples.Broadcast);
+        return handlers.HandleThird(Samples.Broadcast);
+    }
+
+    [Benchmark, BenchmarkCategory(Cases.Send)]
+    public ValueTask Send() => handlers.Handle(Samples.DoWork);
+
+    [Benchmark, BenchmarkCategory(Cases.Request)]
+    public ValueTask<Answer> Request() => handlers.Handle(Samples.Query);
+
+    [Benchmark, BenchmarkCategory(Cases.AsyncHandler)]
+    public ValueTask AsyncHandler() => handlers.Handle(Samples.AsyncPing);
+}
+
+/// <summary>Plain handlers with the same bodies as every library's handlers.</summary>
+public sealed class DirectHandlers
+{
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask Handle(Ping message)
+    {
+        Work.Hit();
+        return default;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask HandleFirst(Broadcast message)
+    {
+        Work.Hit();
+        return default;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask HandleSecond(Broadcast message)
+    {
+        Work.Hit();
+        return default;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask HandleThird(Broadcast message)
+    {
+        Work.Hit();
+        return default;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask Handle(DoWork message)
+    {
+        Work.Hit();
+        return default;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask<Answer> Handle(Query message)
+    {
+        Work.Hit();
+        return new ValueTask<Answer>(Answer.Cached);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask Handle(AsyncPing message) => Work.HitAsync();
+}

@@ -1,0 +1,116 @@
+using System.Threading.Channels;
+using BenchmarkDotNet.Attributes;
+
+namespace Switchboard.Benchmarks;
+
+/// <summary>Switchboard, written the way DESIGN.md §2 shows a user writes it: delegate handlers on the builder, calls through <see cref="IMessageBus"/>.</summary>
+public class SwitchboardBenchmarks
+{
+    private IMessageBus bus = null!;
+
+    [GlobalSetup]
+    public void Setup() => bus = MessageBus.Create(b =>
+    {
+        b.Handle<Ping>(static _ => Work.Hit());
+        b.Handle<Broadcast>(static _ => Work.Hit());
+        b.Handle<Broadcast>(static _ => Work.Hit());
+        b.Handle<Broadcast>(static _ => Work.Hit());
+        b.Handle<AsyncPing>(static (_, _) => Work.HitAsync());
+        b.Handle<DoWork>(static _ => Work.Hit());
+        b.Handle<Query, Answer>(static _ =>
+        {
+            Work.Hit();
+            return Answer.Cached;
+        });
+    });
+
+    [GlobalCleanup]
+    public void Cleanup() => bus.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark, BenchmarkCategory(Cases.Publish1)]
+    public ValueTask Publish1() => bus.PublishAsync(Samples.Ping);
+
+    [Benchmark, BenchmarkCategory(Cases.Publish3)]
+    public ValueTask Publish3() => bus.PublishAsync(Samples.Broadcast);
+
+    [Benchmark, BenchmarkCategory(Cases.Send)]
+    public ValueTask Send() => bus.SendAsync(Samples.DoWork);
+
+    [Benchmark, BenchmarkCategory(Cases.Request)]
+    public ValueTask<Answer> Request() => bus.RequestAsync(Samples.Query);
+
+    [Benchmark, BenchmarkCategory(Cases.AsyncHandler)]
+    public ValueTask AsyncHandler() => bus.PublishAsync(Samples.AsyncPing);
+}
+
+/// <summary>
+/// Switchboard's <c>Stream&lt;T&gt;</c> with one <c>await foreach</c> subscriber, and its background publish, each
+/// against the raw bounded channel in <see cref="ChannelBenchmarks"/> (same capacity, same full mode).
+/// </summary>
+public class SwitchboardThroughputBenchmarks
+{
+    private static readonly PublishOptions InBackground = new() { Background = true };
+
+    private readonly CancellationTokenSource stop = new();
+    private IMessageBus bus = null!;
+    private EventStream<Tick>? stream;
+    private Task reader = Task.CompletedTask;
+
+    [GlobalSetup(Target = nameof(Stream))]
+    public void SetupStream()
+    {
+        bus = MessageBus.Create(_ => { });
+        stream = bus.Stream<Tick>(new StreamOptions { Capacity = Samples.Capacity, FullMode = BoundedChannelFullMode.Wait });
+        EventStream<Tick> subscribed = stream;
+        CancellationToken token = stop.Token;
+        reader = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (Tick tick in subscribed.WithCancellation(token))
+                {
+                    Work.HitShared();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+
+    [GlobalSetup(Target = nameof(Background))]
+    public void SetupBackground() => bus = MessageBus.Create(b => b.Handle<Tick>(static _ => Work.HitShared()));
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        stop.Cancel();
+        reader.GetAwaiter().GetResult();
+        stream?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        bus.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    [Benchmark(OperationsPerInvoke = Samples.Batch), BenchmarkCategory(Cases.Stream)]
+    public async Task Stream()
+    {
+        long target = Work.Count + Samples.Batch;
+        for (int i = 0; i < Samples.Batch; i++)
+        {
+            await bus.PublishAsync(Samples.Tick);
+        }
+
+        Work.WaitFor(target);
+    }
+
+    [Benchmark(OperationsPerInvoke = Samples.Batch), BenchmarkCategory(Cases.Background)]
+    public async Task Background()
+    {
+        long target = Work.Count + Samples.Batch;
+        for (int i = 0; i < Samples.Batch; i++)
+        {
+            await bus.PublishAsync(Samples.Tick, InBackground);
+        }
+
+        Work.WaitFor(target);
+    }
+}
