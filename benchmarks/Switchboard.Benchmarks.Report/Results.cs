@@ -1,0 +1,82 @@
+using System.Text.Json;
+
+namespace Switchboard.Benchmarks.Report;
+
+/// <summary>One measured benchmark: mean time and allocation per operation.</summary>
+internal sealed record Measurement(Case Case, Contender Contender, double MeanNs, double ErrorNs, double StdDevNs, long AllocatedBytes);
+
+/// <summary>The host BenchmarkDotNet ran on, as it reported it.</summary>
+internal sealed record Host(string Os, string Processor, int PhysicalCores, int LogicalCores, string Runtime, string Sdk, string BenchmarkDotNet, string Job);
+
+/// <summary>A BenchmarkDotNet run, read from its JSON exporter's output (<c>*-report-brief.json</c> or <c>*-report-full.json</c>).</summary>
+internal sealed class Results
+{
+    public required Host Host { get; init; }
+
+    public required IReadOnlyList<Measurement> Measurements { get; init; }
+
+    public Measurement? Find(Case c, Contender who) => Measurements.FirstOrDefault(m => m.Case == c && m.Contender == who);
+
+    public static Results Load(IEnumerable<string> files)
+    {
+        List<Measurement> measurements = [];
+        Host? host = null;
+        foreach (string file in files)
+        {
+            using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(file));
+            JsonElement root = doc.RootElement;
+            JsonElement env = root.GetProperty("HostEnvironmentInfo");
+            foreach (JsonElement b in root.GetProperty("Benchmarks").EnumerateArray())
+            {
+                string type = b.GetProperty("Type").GetString()!;
+                string method = b.GetProperty("Method").GetString()!;
+                Contender? who = Catalog.ContenderOf(type);
+                Case? c = Catalog.CaseOf(method);
+                if (who is null || c is null)
+                {
+                    Console.Error.WriteLine($"report: skipping {type}.{method}: not in the catalog");
+                    continue;
+                }
+
+                if (!b.TryGetProperty("Statistics", out JsonElement stats) || stats.ValueKind != JsonValueKind.Object)
+                {
+                    Console.Error.WriteLine($"report: {type}.{method} has no statistics (did it fail?)");
+                    continue;
+                }
+
+                double error = stats.TryGetProperty("ConfidenceInterval", out JsonElement ci) && ci.TryGetProperty("Margin", out JsonElement margin)
+                    ? margin.GetDouble()
+                    : double.NaN;
+                long allocated = b.TryGetProperty("Memory", out JsonElement memory) && memory.ValueKind == JsonValueKind.Object
+                    ? memory.GetProperty("BytesAllocatedPerOperation").GetInt64()
+                    : -1;
+                measurements.RemoveAll(m => m.Case == c && m.Contender == who);
+                measurements.Add(new Measurement(c, who, stats.GetProperty("Mean").GetDouble(), error, stats.GetProperty("StandardDeviation").GetDouble(), allocated));
+
+                host ??= new Host(
+                    Os: env.GetProperty("OsVersion").GetString() ?? "?",
+                    Processor: env.GetProperty("ProcessorName").GetString() ?? "?",
+                    PhysicalCores: env.TryGetProperty("PhysicalCoreCount", out JsonElement pc) && pc.ValueKind == JsonValueKind.Number ? pc.GetInt32() : 0,
+                    LogicalCores: env.TryGetProperty("LogicalCoreCount", out JsonElement lc) && lc.ValueKind == JsonValueKind.Number ? lc.GetInt32() : 0,
+                    Runtime: env.GetProperty("RuntimeVersion").GetString() ?? "?",
+                    Sdk: env.TryGetProperty("DotNetCliVersion", out JsonElement sdk) ? sdk.GetString() ?? "?" : "?",
+                    BenchmarkDotNet: env.GetProperty("BenchmarkDotNetVersion").GetString() ?? "?",
+                    Job: JobOf(b.GetProperty("DisplayInfo").GetString() ?? ""));
+            }
+        }
+
+        if (host is null)
+        {
+            throw new InvalidOperationException("No benchmark results found in: " + string.Join(", ", files));
+        }
+
+        return new Results { Host = host, Measurements = measurements };
+    }
+
+    // "Type.Method: Short(IterationCount=5, ...)" -> "Short(IterationCount=5, ...)"
+    private static string JobOf(string displayInfo)
+    {
+        int colon = displayInfo.IndexOf(": ", StringComparison.Ordinal);
+        return colon < 0 ? displayInfo : displayInfo[(colon + 2)..];
+    }
+}
