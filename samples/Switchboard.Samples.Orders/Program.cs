@@ -1,0 +1,166 @@
+using Orders;
+using Switchboard;
+
+// The order scenario of the seeds, step by step, in one process on the embedded defaults: handlers run in this process,
+// and ExecuteAsync goes through the in-memory queue and response store. No server, no configuration.
+//
+//   dotnet run --project samples/Switchboard.Samples.Orders
+
+Console.WriteLine("Switchboard order scenario: one process, in-memory queue and response store, no server.");
+
+OrderBook book = new();
+PaymentDesk payments = new();
+TaskCompletionSource<string> invoiceWritten = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+await using IMessageBus bus = MessageBus.Create(b =>
+{
+    b.Configure(options => options.Name = "orders"); // the bus's name is also the name of its queue
+
+    // Two handlers of one event: PublishAsync runs both.
+    b.Handle<OrderCreated>(e => Narrator.Handler("email", $"confirmation for {e.OrderId} sent to {e.Customer} ({Narrator.Money(e.AmountCents)})"));
+    b.Handle<OrderCreated>(async (e, ct) =>
+    {
+        await Task.Yield(); // an asynchronous handler: awaited before the next one runs
+        Narrator.Handler("stock", $"items reserved for {e.OrderId}");
+    });
+
+    // Commands and requests: exactly one handler each.
+    b.Handle<ShipOrder>(command => book.Set(command.OrderId, "shipped"));
+    b.Handle<CancelOrder, bool>(command => book.TryCancel(command.OrderId));
+    b.Handle<GetOrderStatus, OrderStatus>(query => new OrderStatus(query.OrderId, book.Get(query.OrderId)));
+    b.Handle<ChargePayment, PaymentReceipt>(payments.Charge);
+    b.AddHandler(new PlaceOrderHandler(book)); // a class handler, registered as an instance because it needs the order book
+
+    // A slow event handler, for the background step.
+    b.Handle<InvoiceRequested>(async (e, ct) =>
+    {
+        await Task.Delay(50, ct);
+        invoiceWritten.TrySetResult($"invoice-{e.OrderId}.pdf");
+    });
+});
+
+Narrator.Step("PublishAsync(OrderCreated): an event reaches every handler of its type");
+await bus.PublishAsync(new OrderCreated("ord-1", "alice", 1999));
+Narrator.Said("PublishAsync returned after both handlers had run.");
+
+Narrator.Step("SendAsync and RequestAsync: a command goes to its one handler");
+await bus.SendAsync(new ShipOrder("ord-1"));
+Narrator.Said("SendAsync(ShipOrder ord-1) returned: the order is shipped.");
+bool cancelled = await bus.RequestAsync(new CancelOrder("ord-1"));
+Narrator.Said($"RequestAsync(CancelOrder ord-1) returned {cancelled}: a shipped order cannot be cancelled.");
+
+Narrator.Step("RequestAsync(GetOrderStatus): a request and its reply");
+OrderStatus status = await bus.RequestAsync(new GetOrderStatus("ord-1"));
+Narrator.Said($"reply: {status}");
+
+Narrator.Step("ExecuteAsync: through the queue to a worker, the result back through the response store (seed 000)");
+object? receipt = await bus.ExecuteAsync(new ChargePayment("ord-1", 1999), new ExecuteOptions { Wait = true, Timeout = TimeSpan.FromSeconds(5) });
+Narrator.Said($"Wait = true:  serialized onto queue '{bus.Name}', handled by a worker, answered through the store:");
+Narrator.Said($"              {receipt}");
+object? nothing = await bus.ExecuteAsync(new ChargePayment("ord-2", 4500), new ExecuteOptions { Wait = false });
+Narrator.Said($"Wait = false: returned {nothing ?? "null"} at once; the message is only queued.");
+PaymentReceipt charged = await payments.WhenCharged("ord-2").WaitAsync(TimeSpan.FromSeconds(5));
+Narrator.Said($"              a worker charged it a moment later: {charged}");
+
+Narrator.Step("MessageContext.PublishAsync: a class handler cascades an event, dispatched after it succeeds");
+OrderPlaced placed = await bus.RequestAsync(new PlaceOrder("ord-3", "bob", 4200));
+Narrator.Said($"RequestAsync returned {placed}, after the cascaded event's handlers ran.");
+try
+{
+    await bus.RequestAsync(new PlaceOrder("ord-4", "carol", 0));
+}
+catch (InvalidOperationException ex)
+{
+    Narrator.Said($"PlaceOrder(ord-4) threw \"{ex.Message}\": the OrderCreated it had published was discarded (no email, no stock).");
+}
+
+Narrator.Step("Topics: Subscribe(pattern) with wildcards, PublishAsync(topic, payload)");
+using (Subscription picked = bus.Subscribe("warehouse/*/picked", m => Narrator.Handler("warehouse/*/picked", $"{m.Topic}: {m.As<ParcelPicked>()}")))
+using (Subscription everything = bus.Subscribe("warehouse/#", m => Narrator.Handler("warehouse/#", m.Topic)))
+{
+    await bus.PublishAsync("warehouse/berlin/picked", new { OrderId = "ord-1", Items = 3 });
+    await bus.PublishAsync("warehouse/lyon/picked", new { OrderId = "ord-3", Items = 1 });
+    await bus.PublishAsync("warehouse/berlin/loaded", new { Truck = "B-42" });
+}
+
+Narrator.Said("'*' matches one segment, '#' any tail; As<ParcelPicked>() converted the anonymous payloads.");
+
+Narrator.Step("Stream<T>: an async stream, registered when created (subscribe before send, seed 003)");
+await using (EventStream<ParcelScanned> scans = bus.Stream<ParcelScanned>())
+{
+    await bus.PublishAsync(new ParcelScanned("ord-1", "Berlin hub"));
+    await bus.PublishAsync(new ParcelScanned("ord-1", "Leipzig depot"));
+    await bus.PublishAsync(new ParcelScanned("ord-1", "front door"));
+    Narrator.Said($"3 scans published before anyone read: the stream buffered them (Count = {scans.Count}).");
+
+    using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(5));
+    int read = 0;
+    await foreach (ParcelScanned scan in scans.WithCancellation(timeout.Token))
+    {
+        Narrator.Handler("tracking", $"{scan.OrderId} at {scan.Location}");
+        if (++read == 3)
+        {
+            break;
+        }
+    }
+
+    Narrator.Said($"leaving the await foreach removed the stream (IsActive = {scans.IsActive}); later scans are stored nowhere.");
+}
+
+Narrator.Step("PublishOptions.InBackground: fire-and-forget on the bus's worker pool");
+await bus.PublishAsync(new InvoiceRequested("ord-1"), PublishOptions.InBackground);
+Narrator.Said($"PublishAsync returned once the event was queued (invoice written yet: {invoiceWritten.Task.IsCompleted}).");
+string invoice = await invoiceWritten.Task.WaitAsync(TimeSpan.FromSeconds(5));
+Narrator.Said($"a background worker wrote {invoice} about 50 ms later.");
+
+Narrator.Step("CreateScope: an isolated bus, whose events reach only its own subscribers");
+int rootSaw = 0, scopeSaw = 0;
+using (bus.Subscribe<CartUpdated>(_ => rootSaw++))
+{
+    await using IMessageBus checkout = bus.CreateScope("checkout");
+    using Subscription onScope = checkout.Subscribe<CartUpdated>(_ => scopeSaw++);
+
+    await checkout.PublishAsync(new CartUpdated("cart-9", 2));
+    Narrator.Said($"published on scope '{checkout.Name}': the scope's subscriber saw {scopeSaw}, the root's saw {rootSaw}.");
+    await bus.PublishAsync(new CartUpdated("cart-9", 3));
+    Narrator.Said($"published on the root bus:            the scope's subscriber saw {scopeSaw}, the root's saw {rootSaw}.");
+    OrderStatus fromScope = await checkout.RequestAsync(new GetOrderStatus("ord-3"));
+    Narrator.Said($"handlers registered on the builder serve every scope: {fromScope}");
+}
+
+Narrator.Step("BusService: a service with a lifecycle; its subscriptions go when it stops (seed 002)");
+List<ServiceStatus> statuses = [];
+using (bus.Subscribe<ServiceStatusChanged>(change => statuses.Add(change.Current)))
+{
+    FraudWatch fraudWatch = new(bus);
+    await fraudWatch.StartAsync();
+    Narrator.Said($"started: {fraudWatch.Status}, holding {fraudWatch.SubscriptionCount} subscription.");
+    await bus.PublishAsync(new OrderCreated("ord-5", "dave", 250_000));
+    await fraudWatch.StopAsync();
+    Narrator.Said($"stopped: {fraudWatch.Status}, holding {fraudWatch.SubscriptionCount} subscriptions.");
+    Narrator.Said($"statuses it published on the bus: {string.Join(" -> ", statuses)}");
+}
+
+Narrator.Step("GetStatistics: the bus's counters (seed 001's get_stats)");
+BusStatistics stats = bus.GetStatistics();
+Narrator.Said($"EventsPublished {stats.EventsPublished}, HandlersInvoked {stats.HandlersInvoked}, HandlerErrors {stats.HandlerErrors}");
+Narrator.Said($"BackgroundTasksCreated {stats.BackgroundTasksCreated}, BackgroundTasksCompleted {stats.BackgroundTasksCompleted}");
+Narrator.Said($"CommandsSent {stats.CommandsSent}, RequestsSent {stats.RequestsSent}");
+foreach ((string transport, TransportStatistics counts) in stats.Transports)
+{
+    Narrator.Said($"transport '{transport}': sent {counts.Sent}, received {counts.Received}, acknowledged {counts.Acknowledged}, " +
+        $"retried {counts.Retried}, dead-lettered {counts.DeadLettered}");
+}
+
+Narrator.Step("ShutdownAsync: stop accepting, drain what is in flight, stop the worker");
+ShutdownReport report = await bus.ShutdownAsync(TimeSpan.FromSeconds(5));
+Narrator.Said($"Completed {report.Completed}, InFlightAbandoned {report.InFlightAbandoned}, " +
+    $"BackgroundAbandoned {report.BackgroundAbandoned}, Elapsed {report.Elapsed.TotalMilliseconds:0.0} ms");
+try
+{
+    await bus.PublishAsync(new OrderCreated("ord-6", "erin", 100));
+}
+catch (BusStoppedException ex)
+{
+    Narrator.Said($"afterwards PublishAsync throws {nameof(BusStoppedException)}: {ex.Message}");
+}
