@@ -182,6 +182,9 @@ internal sealed partial class SwitchboardBus
         }
         catch (Exception ex) when (ex is TimeoutException || ex is OperationCanceledException && linked.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            // The wait's timer can fire before CancelAfter's, and disposing `linked` would then stop CancelAfter: cancel
+            // the handler here, so that a timed-out handler is always told to stop.
+            await linked.CancelAsync().ConfigureAwait(false);
             throw new TimeoutException($"RequestAsync of {route.MessageType.Name} got no result within {limit.TotalSeconds:0.###} s; the handler {handler.Name} was cancelled.", ex);
         }
     }
