@@ -121,11 +121,14 @@ internal static class Chart
                     continue;
                 }
 
+                // Center the bars of the contenders present in this case, so a case with two leaves no gap.
+                Contender[] present = contenders.Where(x => r.Find(cases[c], x) is { MeanNs: > 0 }).ToArray();
+                int slot = Array.IndexOf(present, who);
                 double millions = 1e3 / m.MeanNs;
                 max = Math.Max(max, millions);
                 bars.Add(new Bar
                 {
-                    Position = c - groupWidth / 2 + barWidth * (i + 0.5),
+                    Position = c - barWidth * present.Length / 2 + barWidth * (slot + 0.5),
                     Value = millions,
                     Size = barWidth * 0.92,
                     FillColor = Color.FromHex(who.ColorHex),

@@ -47,8 +47,14 @@ public class MassTransitBenchmarks
     [Benchmark, BenchmarkCategory(Cases.Request)]
     public Task<Response<Answer>> Request() => requestClient.GetResponse<Answer>(Samples.Query);
 
-    [Benchmark, BenchmarkCategory(Cases.AsyncHandler)]
-    public Task AsyncHandler() => mediator.Publish(Samples.AsyncPing);
+    [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
+    public async Task AsyncHandler()
+    {
+        for (int i = 0; i < Samples.AsyncBatch; i++)
+        {
+            await mediator.Publish(Samples.AsyncPing);
+        }
+    }
 }
 
 public sealed class MassTransitPingConsumer : IConsumer<Ping>

@@ -72,6 +72,13 @@ public static class Samples
     /// <summary>Messages per invocation in the throughput cases (more than the stream capacity, so back-pressure is exercised).</summary>
     public const int Batch = 4096;
 
+    /// <summary>
+    /// Awaited calls per invocation in the async-handler case. Awaiting them in a loop keeps the continuations on the
+    /// thread pool, so the case measures each library's cost around a <c>Task.Yield</c> hop instead of how fast a
+    /// blocked benchmark thread wakes up (which on 2 cores swings between 2 and 20 µs from one run to the next).
+    /// </summary>
+    public const int AsyncBatch = 64;
+
     /// <summary>Buffer size of the stream and of the raw channel it is compared with.</summary>
     public const int Capacity = 1024;
 }

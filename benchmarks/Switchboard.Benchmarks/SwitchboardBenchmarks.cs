@@ -39,8 +39,14 @@ public class SwitchboardBenchmarks
     [Benchmark, BenchmarkCategory(Cases.Request)]
     public ValueTask<Answer> Request() => bus.RequestAsync(Samples.Query);
 
-    [Benchmark, BenchmarkCategory(Cases.AsyncHandler)]
-    public ValueTask AsyncHandler() => bus.PublishAsync(Samples.AsyncPing);
+    [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
+    public async Task AsyncHandler()
+    {
+        for (int i = 0; i < Samples.AsyncBatch; i++)
+        {
+            await bus.PublishAsync(Samples.AsyncPing);
+        }
+    }
 }
 
 /// <summary>

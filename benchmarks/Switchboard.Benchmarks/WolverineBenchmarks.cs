@@ -45,8 +45,14 @@ public class WolverineBenchmarks
     [Benchmark, BenchmarkCategory(Cases.Request)]
     public Task<Answer> Request() => bus.InvokeAsync<Answer>(Samples.Query);
 
-    [Benchmark, BenchmarkCategory(Cases.AsyncHandler)]
-    public Task AsyncHandler() => bus.InvokeAsync(Samples.AsyncPing);
+    [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
+    public async Task AsyncHandler()
+    {
+        for (int i = 0; i < Samples.AsyncBatch; i++)
+        {
+            await bus.InvokeAsync(Samples.AsyncPing);
+        }
+    }
 }
 
 /// <summary>Wolverine's <c>PublishAsync</c> to a local (in-memory, non-durable) queue: its fire-and-forget publish.</summary>
