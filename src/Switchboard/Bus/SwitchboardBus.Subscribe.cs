@@ -58,8 +58,16 @@ internal sealed partial class SwitchboardBus
             throw new ArgumentException($"{projection.GetType().Name}.SubscribedTo is empty, so the projection would receive nothing.", nameof(projection));
         }
 
+        foreach (Type? type in types)
+        {
+            if (type is null)
+            {
+                throw new ArgumentException($"{projection.GetType().Name}.SubscribedTo contains null.", nameof(projection));
+            }
+        }
+
         Subscription subscription = new($"{projection.GetType().Name} ({string.Join(", ", types.Select(t => t.Name))})");
-        HandlerInvoker[] invokers = [.. types.Distinct().Select(type => new ProjectionInvoker(type ?? throw new ArgumentException("SubscribedTo contains null.", nameof(projection)), projection) { Subscription = subscription })];
+        HandlerInvoker[] invokers = [.. types.Distinct().Select(type => new ProjectionInvoker(type, projection) { Subscription = subscription })];
         return AddSubscription(subscription, invokers);
     }
 
