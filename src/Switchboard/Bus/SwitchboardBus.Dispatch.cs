@@ -23,7 +23,7 @@ internal sealed partial class SwitchboardBus
         SubscriptionTable.Matched dynamic = _subscriptions.IsEmpty ? SubscriptionTable.Matched.None : _subscriptions.Current.For(route.MessageType);
         if (hasMetadata || route.NeedsContext || dynamic.NeedsContext || Observed)
         {
-            return DispatchFullAsync(route, dynamic, message, metadata, mode, 0, default, 0, cancellationToken);
+            return DispatchFullAsync(route, dynamic, message, metadata, mode, resuming: false, 0, default, 0, cancellationToken);
         }
 
         HandlerInvoker[] handlers = route.Handlers;
@@ -50,7 +50,7 @@ internal sealed partial class SwitchboardBus
 
             if (!pending.IsCompletedSuccessfully)
             {
-                return DispatchFullAsync(route, dynamic, message, metadata, mode, i, pending, invoked, cancellationToken);
+                return DispatchFullAsync(route, dynamic, message, metadata, mode, resuming: true, i, pending, invoked, cancellationToken);
             }
 
             invoked++;
@@ -60,12 +60,19 @@ internal sealed partial class SwitchboardBus
         return default;
     }
 
+    /// <summary>
+    /// The full dispatch: context, spans, error collection. With <paramref name="resuming"/> the fast path hands over
+    /// handler <paramref name="start"/>, whose task <paramref name="pending"/> was not complete when it looked; it may have
+    /// completed since, so the caller says it is resuming instead of this method asking the task again (which would
+    /// invoke that handler a second time).
+    /// </summary>
     private async ValueTask DispatchFullAsync(
         MessageRoute route,
         SubscriptionTable.Matched dynamic,
         object message,
         MessageMetadata metadata,
         HandlerErrorMode mode,
+        bool resuming,
         int start,
         ValueTask pending,
         int invokedBefore,
@@ -74,7 +81,6 @@ internal sealed partial class SwitchboardBus
         _inFlight.Enter();
         List<Exception>? errors = null;
         MessageContext? context = null;
-        bool resuming = invokedBefore > 0 || start > 0 || !pending.IsCompletedSuccessfully;
         Activity? activity = !resuming && _runtime.Tracing ? StartActivity("publish", route.TypeName, ActivityKind.Producer, metadata) : null;
         try
         {

@@ -194,6 +194,30 @@ public sealed class PublishTests
     }
 
     [Fact]
+    public async Task PublishAsync_HandlerThatCompletesRightAfterGoingAsynchronous_IsInvokedOnce()
+    {
+        // The handler's task is pending when the bus first looks at it and complete the next time: the race of a handler
+        // finishing on another thread just after it went asynchronous, made deterministic.
+        int first = 0;
+        int second = 0;
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Handle<Ping>((e, ct) =>
+            {
+                Interlocked.Increment(ref first);
+                return new ValueTask(new CompletesWhenObservedTwice(), 0);
+            });
+            b.Handle<Ping>(e => Interlocked.Increment(ref second));
+        });
+
+        await bus.PublishAsync(new Ping(1)).AsTask().WaitAsync(Patience);
+
+        Assert.Equal(1, first);
+        Assert.Equal(1, second);
+        Assert.Equal(2, bus.GetStatistics().HandlersInvoked);
+    }
+
+    [Fact]
     public async Task PublishAsync_PassesTheCallersTokenToTheHandlers()
     {
         using CancellationTokenSource cts = new();
@@ -393,5 +417,23 @@ public sealed class PublishTests
         Assert.Equal(new Ping(1), seen[0]);
         Assert.Equal(new Pong(2), seen[1]);
         Assert.Same(events, seen[2]);
+    }
+
+    /// <summary>An operation that reports itself pending on the first status check and completed afterwards.</summary>
+    private sealed class CompletesWhenObservedTwice : System.Threading.Tasks.Sources.IValueTaskSource
+    {
+        private int _checks;
+
+        public System.Threading.Tasks.Sources.ValueTaskSourceStatus GetStatus(short token)
+            => Interlocked.Increment(ref _checks) == 1
+                ? System.Threading.Tasks.Sources.ValueTaskSourceStatus.Pending
+                : System.Threading.Tasks.Sources.ValueTaskSourceStatus.Succeeded;
+
+        public void GetResult(short token)
+        {
+        }
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, System.Threading.Tasks.Sources.ValueTaskSourceOnCompletedFlags flags)
+            => ThreadPool.QueueUserWorkItem(continuation, state, preferLocal: false);
     }
 }
