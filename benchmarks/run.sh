@@ -37,11 +37,13 @@ smoke_log="$(mktemp)"
 trap 'rm -f "$smoke_log"' EXIT
 dotnet "$bench_dll" --smoke | tee "$smoke_log" || echo "warning: the smoke check failed; see docs/benchmarks.md"
 
+load_before="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 echo "== benchmarks: ${bdn_args[*]}"
 # Results of an earlier run must not leak into this report.
 rm -rf "$artifacts/results"
 dotnet "$bench_dll" --artifacts "$artifacts" "${bdn_args[@]}"
 
+load_after="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
 os="$( (. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}") || true)"
 os="${os:-$(uname -s)} ($(uname -r))"
@@ -54,4 +56,5 @@ dotnet "$report_dll" \
   --command "$command_line" \
   --cpu "${cpu:-unknown}" \
   --os "$os" \
+  --load "1-minute load average $load_before before the run, $load_after after it" \
   --smoke "$smoke_log"

@@ -125,6 +125,10 @@ internal static class MarkdownReport
         md.AppendLine($"- OS: {options.Os ?? h.Os}");
         md.AppendLine($"- .NET: {h.Runtime}, SDK {h.Sdk}; BenchmarkDotNet {h.BenchmarkDotNet}");
         md.AppendLine($"- Job: `{h.Job}`");
+        if (options.Load is not null)
+        {
+            md.AppendLine($"- Load: {options.Load} (on {h.LogicalCores} cores; anything above that means other work competed with the benchmarks)");
+        }
         md.AppendLine();
         md.AppendLine("## How to reproduce");
         md.AppendLine();

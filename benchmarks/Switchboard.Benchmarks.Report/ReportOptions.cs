@@ -15,6 +15,9 @@ internal sealed class ReportOptions
 
     public string? Os { get; init; }
 
+    /// <summary>How busy the machine was around the run (other processes skew absolute times more than ratios).</summary>
+    public string? Load { get; init; }
+
     public int Batch { get; init; } = 4096;
 
     /// <summary>Lines of the smoke check (<c>--smoke</c>) that failed: a contender that did not call every handler it should.</summary>
