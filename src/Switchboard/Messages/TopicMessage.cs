@@ -40,7 +40,7 @@ public sealed class TopicMessage
             return json.Deserialize<T>(_jsonOptions)
                 ?? throw new InvalidCastException($"The payload of topic '{Topic}' is null as {typeof(T).Name}.");
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
         {
             throw new InvalidCastException(
                 $"The payload of topic '{Topic}' ({Payload.GetType().Name}) cannot be converted to {typeof(T).Name}: {ex.Message}", ex);
