@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Switchboard.Dispatch;
 using Switchboard.Observability;
+using Switchboard.Routing;
 using Switchboard.Streams;
 
 namespace Switchboard.Bus;
@@ -90,6 +92,8 @@ internal sealed partial class SwitchboardBus
         }
         else
         {
+            // A disposed scope holds no subscriptions (IMessageBus.CreateScope): remove what its users did not.
+            RemoveAllSubscriptions();
             _parent.RemoveScope(this);
         }
 
@@ -111,6 +115,19 @@ internal sealed partial class SwitchboardBus
             BackgroundAbandoned = background,
             Elapsed = elapsed,
         };
+    }
+
+    private void RemoveAllSubscriptions()
+    {
+        foreach (HandlerInvoker invoker in _subscriptions.Current.All)
+        {
+            invoker.Subscription?.Dispose();
+        }
+
+        foreach (TopicTable.Entry entry in _topics.Current)
+        {
+            entry.Subscription.Dispose();
+        }
     }
 
     private void RemoveScope(SwitchboardBus scope)

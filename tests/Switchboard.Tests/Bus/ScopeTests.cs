@@ -171,6 +171,22 @@ public sealed class ScopeTests
     }
 
     [Fact]
+    public async Task Disposing_a_scope_removes_its_subscriptions()
+    {
+        await using IMessageBus bus = MessageBus.Create(_ => { });
+        IMessageBus scope = bus.CreateScope("a");
+        Subscription typed = scope.Subscribe<ScopedPing>(_ => { });
+        Subscription topic = scope.Subscribe("orders/#", _ => { });
+        Subscription all = scope.SubscribeToAll((_, _) => default);
+
+        await scope.DisposeAsync();
+
+        Assert.False(typed.IsActive);
+        Assert.False(topic.IsActive);
+        Assert.False(all.IsActive);
+    }
+
+    [Fact]
     public async Task A_disposed_scope_refuses_messages_while_its_parent_goes_on()
     {
         await using IMessageBus bus = MessageBus.Create(_ => { });
