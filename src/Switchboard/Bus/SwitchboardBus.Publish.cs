@@ -46,8 +46,7 @@ internal sealed partial class SwitchboardBus
         if (options is { Background: true })
         {
             // One work item for the whole batch, so that one worker runs it in order.
-            Counters.Local.BackgroundCreated++;
-            await _runtime.Background.EnqueueAsync(new BackgroundQueue.WorkItem(this, batch, null, options, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+            await EnqueueBackgroundAsync(new BackgroundQueue.WorkItem(this, batch, null, options, CancellationToken.None), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -76,11 +75,34 @@ internal sealed partial class SwitchboardBus
     {
         if (options.Background)
         {
-            Counters.Local.BackgroundCreated++;
-            return _runtime.Background.EnqueueAsync(new BackgroundQueue.WorkItem(this, @event, null, options, CancellationToken.None), cancellationToken);
+            return EnqueueBackgroundAsync(new BackgroundQueue.WorkItem(this, @event, null, options, CancellationToken.None), cancellationToken);
         }
 
         return PublishForegroundAsync(@event, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues a background publish. It is counted as created before it is queued (so that a snapshot never shows more
+    /// completed than created), and uncounted if queuing fails, for example when a wait for room is cancelled.
+    /// </summary>
+    private ValueTask EnqueueBackgroundAsync(in BackgroundQueue.WorkItem item, CancellationToken cancellationToken)
+    {
+        Counters.Local.BackgroundCreated++;
+        ValueTask queued = _runtime.Background.EnqueueAsync(item, cancellationToken);
+        return queued.IsCompletedSuccessfully ? default : UncountIfNotQueuedAsync(queued);
+    }
+
+    private async ValueTask UncountIfNotQueuedAsync(ValueTask queued)
+    {
+        try
+        {
+            await queued.ConfigureAwait(false);
+        }
+        catch
+        {
+            Counters.Local.BackgroundCreated--;
+            throw;
+        }
     }
 
     private ValueTask PublishForegroundAsync(object @event, PublishOptions? options, CancellationToken cancellationToken)

@@ -152,6 +152,35 @@ public sealed class BackgroundAndShutdownTests
     }
 
     [Fact]
+    public async Task A_background_publish_cancelled_while_waiting_for_room_is_not_counted_as_created()
+    {
+        Gate gate = new();
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Options.BackgroundConcurrency = 1;
+            b.Options.BackgroundQueueCapacity = 1;
+            b.Handle<Job>((j, ct) => j.N == 1 ? gate.HandleAsync(j, ct) : default);
+        });
+        await bus.PublishAsync(new Job(1), PublishOptions.InBackground);
+        await gate.Started.WaitAsync(Patience);
+        await bus.PublishAsync(new Job(2), PublishOptions.InBackground);
+        using CancellationTokenSource cts = new();
+        Task single = bus.PublishAsync(new Job(3), PublishOptions.InBackground, cts.Token).AsTask();
+        Task batch = bus.PublishBatchAsync([new Job(4), new Job(5)], PublishOptions.InBackground, cts.Token).AsTask();
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => single.WaitAsync(Patience));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => batch.WaitAsync(Patience));
+        gate.Release();
+        ShutdownReport report = await bus.ShutdownAsync(Patience);
+
+        BusStatistics stats = bus.GetStatistics();
+        Assert.True(report.Completed);
+        Assert.Equal(2, stats.BackgroundTasksCreated);
+        Assert.Equal(2, stats.BackgroundTasksCompleted);
+    }
+
+    [Fact]
     public async Task Cancelling_the_caller_token_after_a_background_publish_returned_does_not_cancel_the_handler()
     {
         TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
