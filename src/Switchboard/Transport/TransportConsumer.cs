@@ -41,7 +41,11 @@ internal sealed class TransportConsumer : IAsyncDisposable
         Log.ConsumerStarted(_runtime.Logger, _options.ConsumerName, _options.Destination, _options.ConsumerGroup);
     }
 
-    /// <summary>Stops receiving, lets in-flight messages finish until <paramref name="cancellationToken"/> fires, then aborts them unsettled.</summary>
+    /// <summary>
+    /// Stops receiving, lets in-flight messages finish until <paramref name="cancellationToken"/> fires, then aborts them
+    /// unsettled without waiting any longer: a handler that ignores the abort is left running, and the bus reports it as
+    /// in flight instead of overrunning its shutdown timeout.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopReceiving.CancelAsync().ConfigureAwait(false);
@@ -53,7 +57,6 @@ internal sealed class TransportConsumer : IAsyncDisposable
         {
             // Out of time: abort the handlers; what they held is not acknowledged and will be delivered again.
             await _abortHandlers.CancelAsync().ConfigureAwait(false);
-            await Task.WhenAll(_workers).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         if (_receiver is not null)

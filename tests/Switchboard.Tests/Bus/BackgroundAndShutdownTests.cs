@@ -343,6 +343,45 @@ public sealed class BackgroundAndShutdownTests
     }
 
     [Fact]
+    public async Task ShutdownAsync_waits_for_a_handler_running_on_the_transport_worker()
+    {
+        Gate gate = new();
+        await using IMessageBus bus = MessageBus.Create(b => b.Handle<Job>(gate.HandleAsync));
+        await bus.ExecuteAsync(new Job(1), new ExecuteOptions { Wait = false });
+        await gate.Started.WaitAsync(Patience);
+
+        Task<ShutdownReport> shutdown = bus.ShutdownAsync(Patience).AsTask();
+        Assert.False(shutdown.IsCompleted);
+        gate.Release();
+
+        ShutdownReport report = await shutdown.WaitAsync(Patience);
+        Assert.True(report.Completed);
+        Assert.Equal(1, gate.Finished);
+        Assert.Equal(1, bus.GetStatistics().Transports["inmemory"].Acknowledged);
+    }
+
+    [Fact]
+    public async Task ShutdownAsync_reports_a_transport_worker_handler_that_ignores_cancellation_instead_of_waiting_for_it()
+    {
+        Gate gate = new();
+        IMessageBus bus = MessageBus.Create(b => b.Handle<Job>(gate.HandleAsync));
+        await bus.ExecuteAsync(new Job(1), new ExecuteOptions { Wait = false });
+        await gate.Started.WaitAsync(Patience);
+
+        try
+        {
+            ShutdownReport report = await bus.ShutdownAsync(TimeSpan.FromMilliseconds(200)).AsTask().WaitAsync(Patience);
+
+            Assert.False(report.Completed);
+            Assert.True(report.InFlightAbandoned > 0, $"InFlightAbandoned was {report.InFlightAbandoned}");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    [Fact]
     public async Task ShutdownAsync_twice_returns_the_same_report()
     {
         IMessageBus bus = MessageBus.Create(_ => { });
