@@ -20,7 +20,8 @@ internal sealed partial class SwitchboardBus
     /// </summary>
     internal ValueTask DispatchAsync(MessageRoute route, object message, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
     {
-        SubscriptionTable.Matched dynamic = _subscriptions.IsEmpty ? SubscriptionTable.Matched.None : _subscriptions.Current.For(route.MessageType);
+        SubscriptionTable.Snapshot subscriptions = _subscriptions.Current;
+        SubscriptionTable.Matched dynamic = subscriptions.IsEmpty ? SubscriptionTable.Matched.None : route.Subscribers(subscriptions);
         if (hasMetadata || route.NeedsContext || dynamic.NeedsContext || Observed)
         {
             return DispatchFullAsync(route, dynamic, message, metadata, mode, resuming: false, 0, default, 0, cancellationToken);

@@ -16,7 +16,9 @@ internal sealed class BackgroundQueue
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private Task[]? _running;
-    private long _pending;
+
+    // One flag per worker, written only by that worker: queued + busy workers = pending, without a shared counter.
+    private readonly int[] _busy;
 
     public BackgroundQueue(int capacity, int workers, ILogger logger)
     {
@@ -27,35 +29,29 @@ internal sealed class BackgroundQueue
             SingleWriter = false,
         });
         _workers = workers;
+        _busy = new int[workers];
         _logger = logger;
     }
 
     /// <summary>Gets how many items are queued or running.</summary>
-    public long Pending => Interlocked.Read(ref _pending);
+    public long Pending
+    {
+        get
+        {
+            long pending = _channel.Reader.Count;
+            foreach (ref int busy in _busy.AsSpan())
+            {
+                pending += Volatile.Read(ref busy);
+            }
+
+            return pending;
+        }
+    }
 
     public ValueTask EnqueueAsync(in WorkItem item, CancellationToken cancellationToken)
     {
         EnsureStarted();
-        Interlocked.Increment(ref _pending);
-        if (_channel.Writer.TryWrite(item))
-        {
-            return default;
-        }
-
-        return WaitForRoomAsync(item, cancellationToken);
-    }
-
-    private async ValueTask WaitForRoomAsync(WorkItem item, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            Interlocked.Decrement(ref _pending);
-            throw;
-        }
+        return _channel.Writer.TryWrite(item) ? default : _channel.Writer.WriteAsync(item, cancellationToken);
     }
 
     /// <summary>Stops accepting items and completes when every queued item has run.</summary>
@@ -82,7 +78,8 @@ internal sealed class BackgroundQueue
                 Task[] running = new Task[_workers];
                 for (int i = 0; i < running.Length; i++)
                 {
-                    running[i] = Task.Run(RunAsync);
+                    int worker = i;
+                    running[i] = Task.Run(() => RunAsync(worker));
                 }
 
                 Volatile.Write(ref _running, running);
@@ -90,13 +87,21 @@ internal sealed class BackgroundQueue
         }
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(int worker)
     {
         ChannelReader<WorkItem> reader = _channel.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out WorkItem item))
+            while (true)
             {
+                // Busy before the item leaves the queue, so that Pending never misses it in between.
+                Volatile.Write(ref _busy[worker], 1);
+                if (!reader.TryRead(out WorkItem item))
+                {
+                    Volatile.Write(ref _busy[worker], 0);
+                    break;
+                }
+
                 try
                 {
                     await item.Bus.RunBackgroundAsync(item).ConfigureAwait(false);
@@ -107,8 +112,8 @@ internal sealed class BackgroundQueue
                 }
                 finally
                 {
-                    Interlocked.Decrement(ref _pending);
                     item.Bus.Counters.Local.BackgroundCompleted++;
+                    Volatile.Write(ref _busy[worker], 0);
                 }
             }
         }
