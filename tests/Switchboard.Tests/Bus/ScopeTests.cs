@@ -237,6 +237,22 @@ public sealed class ScopeTests
     }
 
     [Fact]
+    public async Task A_background_publish_in_a_scope_reaches_only_the_scope_subscribers_and_counts_on_the_scope()
+    {
+        await using IMessageBus bus = MessageBus.Create(_ => { });
+        await using IMessageBus scope = bus.CreateScope("a");
+        using EventSynchronizer parentSync = new(bus);
+        using EventSynchronizer scopeSync = new(scope);
+
+        await scope.PublishAsync(new ScopedPing("background"), PublishOptions.InBackground);
+
+        Assert.Equal(new ScopedPing("background"), await scopeSync.WaitForEventAsync<ScopedPing>(Patience));
+        Assert.Empty(parentSync.Events);
+        Assert.Equal(1, scope.GetStatistics().BackgroundTasksCreated);
+        Assert.Equal(0, bus.GetStatistics().BackgroundTasksCreated);
+    }
+
+    [Fact]
     public async Task A_scope_can_create_a_nested_scope_that_is_isolated_from_it()
     {
         await using IMessageBus bus = MessageBus.Create(_ => { });

@@ -45,6 +45,15 @@ public sealed class SecondScopedHandler(PerMessageDependency dependency, Sightin
     }
 }
 
+public sealed class ScopedQuestionHandler(PerMessageDependency dependency, Sightings sightings) : IHandler<HostQuestion, int>
+{
+    public ValueTask<int> HandleAsync(HostQuestion message, MessageContext context, CancellationToken cancellationToken)
+    {
+        sightings.All.Enqueue(new("question", message.N.ToString(System.Globalization.CultureInfo.InvariantCulture), this, dependency, context.Services!.GetRequiredService<PerMessageDependency>()));
+        return ValueTask.FromResult(message.N);
+    }
+}
+
 public sealed class HostingTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
@@ -118,6 +127,33 @@ public sealed class HostingTests
         Assert.Same(m2[0].Injected, m2[1].Injected);
         Assert.NotSame(m1[0].Injected, m2[0].Injected);
         Assert.NotSame(m1[0].HandlerInstance, m2[0].HandlerInstance);
+        Assert.All(all, s => Assert.Same(s.Injected, s.FromContext));
+        Assert.All(all, s => Assert.True(s.Injected.Disposed));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_class_handler_gets_a_scope_per_request_locally_and_on_the_transport_worker(bool execute)
+    {
+        ServiceCollection services = new();
+        services.AddScoped<PerMessageDependency>();
+        services.AddSingleton<Sightings>();
+        services.AddSwitchboard(b => b.AddHandler<ScopedQuestionHandler>());
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IMessageBus bus = provider.GetRequiredService<IMessageBus>();
+
+        for (int n = 1; n <= 2; n++)
+        {
+            object? result = execute
+                ? await bus.ExecuteAsync(new HostQuestion(n), new ExecuteOptions { Timeout = Patience })
+                : await bus.RequestAsync(new HostQuestion(n));
+            Assert.Equal(n, result);
+        }
+
+        HandlerSighting[] all = [.. provider.GetRequiredService<Sightings>().All];
+        Assert.Equal(2, all.Length);
+        Assert.NotSame(all[0].Injected, all[1].Injected);
         Assert.All(all, s => Assert.Same(s.Injected, s.FromContext));
         Assert.All(all, s => Assert.True(s.Injected.Disposed));
     }
@@ -258,6 +294,43 @@ public sealed class HostingTests
         Assert.Equal(1, finished);
         Assert.True(publish.IsCompletedSuccessfully);
         await Assert.ThrowsAsync<BusStoppedException>(async () => await bus.PublishAsync(new HostPing("late")));
+    }
+
+    [Fact]
+    public async Task Stopping_the_host_waits_no_longer_than_the_bus_ShutdownTimeout()
+    {
+        TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        HostApplicationBuilder builder = NewHostBuilder();
+        builder.Services.AddSwitchboard(b =>
+        {
+            b.Options.ShutdownTimeout = TimeSpan.FromMilliseconds(200);
+            b.Handle<HostPing>(async (p, ct) =>
+            {
+                started.TrySetResult();
+                await release.Task;
+            });
+        });
+        using IHost host = builder.Build();
+        await host.StartAsync();
+        IMessageBus bus = host.Services.GetRequiredService<IMessageBus>();
+        Task publish = bus.PublishAsync(new HostPing("stuck")).AsTask();
+        await started.Task.WaitAsync(Patience);
+
+        try
+        {
+            await host.StopAsync().WaitAsync(Patience);
+            Assert.False(publish.IsCompleted);
+            ShutdownReport report = await bus.ShutdownAsync(Patience);
+            Assert.False(report.Completed);
+            Assert.True(report.InFlightAbandoned > 0);
+        }
+        finally
+        {
+            release.SetResult();
+        }
+
+        await publish.WaitAsync(Patience);
     }
 
     [Fact]

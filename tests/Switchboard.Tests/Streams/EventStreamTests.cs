@@ -299,6 +299,24 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public async Task Shutdown_waits_for_a_publisher_held_by_a_full_stream_until_its_reader_has_read_everything()
+    {
+        IMessageBus bus = MessageBus.Create(_ => { });
+        EventStream<Tick> stream = bus.Stream<Tick>(new StreamOptions { Capacity = 1 });
+        await bus.PublishAsync(new Tick(1));
+        Task held = bus.PublishAsync(new Tick(2)).AsTask();
+        Assert.False(held.IsCompleted);
+
+        Task<ShutdownReport> shutdown = bus.ShutdownAsync(Patience).AsTask();
+        Assert.False(shutdown.IsCompleted, "shutdown waits for the held publish");
+        List<Tick> read = await ReadToEndAsync(stream);
+
+        Assert.Equal([new Tick(1), new Tick(2)], read);
+        Assert.True((await shutdown.WaitAsync(Patience)).Completed);
+        Assert.True(held.IsCompletedSuccessfully);
+    }
+
+    [Fact]
     public async Task Subscribe_before_send_request_response_of_seed_003_gets_the_matching_response()
     {
         await using IMessageBus bus = MessageBus.Create(_ => { });

@@ -271,6 +271,35 @@ public sealed class TransportConsumerTests
         Assert.Equal("exec-corr", await correlation.Task.WaitAsync(Patience));
     }
 
+    [Fact]
+    public async Task Messages_cascaded_by_a_worker_handler_carry_its_correlation_id_and_its_message_id_as_causation()
+    {
+        TaskCompletionSource<(string MessageId, string CorrelationId)> parent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        TaskCompletionSource<(string CorrelationId, string? CausationId)> child = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Handle<TcCharge, string>(async (c, context, ct) =>
+            {
+                parent.TrySetResult((context.MessageId, context.CorrelationId));
+                await context.PublishAsync(new TcNotify(c.OrderId), ct);
+                return "ok";
+            });
+            b.Handle<TcNotify>((n, context, ct) =>
+            {
+                child.TrySetResult((context.CorrelationId, context.CausationId));
+                return default;
+            });
+        });
+
+        await bus.ExecuteAsync(new TcCharge("o-9", 1), new ExecuteOptions { CorrelationId = "exec-corr-2", Timeout = Patience });
+
+        (string messageId, string correlationId) = await parent.Task.WaitAsync(Patience);
+        (string childCorrelation, string? causation) = await child.Task.WaitAsync(Patience);
+        Assert.Equal("exec-corr-2", correlationId);
+        Assert.Equal("exec-corr-2", childCorrelation);
+        Assert.Equal(messageId, causation);
+    }
+
     /// <summary>An in-memory transport that reports when a message was dead-lettered, so that tests wait on it instead of polling.</summary>
     private sealed class SignallingTransport : ITransport
     {
