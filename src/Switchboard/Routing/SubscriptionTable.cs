@@ -51,7 +51,43 @@ internal sealed class SubscriptionTable
         public Matched For(Type messageType)
             => _byType.TryGetValue(messageType, out Matched? matched)
                 ? matched
-                : _byType.GetOrAdd(messageType, static (type, all) => new Matched(Array.FindAll(all, i => i.MessageType.IsAssignableFrom(type))), All);
+                : _byType.GetOrAdd(messageType, static (type, all) => new Matched(Match(all, type)), All);
+
+        /// <summary>
+        /// The handlers a type reaches, one per subscription: a projection subscribed to a base type and a derived type,
+        /// or to two interfaces of one event, receives the event once.
+        /// </summary>
+        private static HandlerInvoker[] Match(HandlerInvoker[] all, Type type)
+        {
+            List<HandlerInvoker> matched = [];
+            foreach (HandlerInvoker invoker in all)
+            {
+                if (invoker.MessageType.IsAssignableFrom(type) && !HasSubscription(matched, invoker.Subscription))
+                {
+                    matched.Add(invoker);
+                }
+            }
+
+            return [.. matched];
+        }
+
+        private static bool HasSubscription(List<HandlerInvoker> matched, Subscription? subscription)
+        {
+            if (subscription is null)
+            {
+                return false;
+            }
+
+            foreach (HandlerInvoker invoker in matched)
+            {
+                if (ReferenceEquals(invoker.Subscription, subscription))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>The runtime handlers one concrete type reaches, computed once per snapshot.</summary>

@@ -254,6 +254,33 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task SubscribeAll_WithABaseTypeAndADerivedType_DeliversEachEventOnce()
+    {
+        await using IMessageBus bus = MessageBus.Create(_ => { });
+        Projection projection = new([typeof(Opened), typeof(RoomEvent), typeof(object)]);
+        using Subscription subscription = bus.SubscribeAll(projection);
+
+        await bus.PublishAsync(new Opened("r1"));
+        await bus.PublishAsync(new Closed("r1"));
+        await bus.PublishAsync(new Joined("u"));
+
+        Assert.Equal([new Opened("r1"), new Closed("r1"), (object)new Joined("u")], projection.Seen);
+        Assert.Equal(3, bus.GetStatistics().HandlersInvoked);
+    }
+
+    [Fact]
+    public async Task SubscribeAll_WithTwoInterfacesOfOneEvent_DeliversItOnce()
+    {
+        await using IMessageBus bus = MessageBus.Create(_ => { });
+        Projection projection = new([typeof(IEquatable<Opened>), typeof(IEquatable<RoomEvent>)]);
+        using Subscription subscription = bus.SubscribeAll(projection);
+
+        await bus.PublishAsync(new Opened("r1"));
+
+        Assert.Equal([new Opened("r1")], projection.Seen);
+    }
+
+    [Fact]
     public async Task SubscribeAll_Dispose_RemovesEveryType()
     {
         await using IMessageBus bus = MessageBus.Create(_ => { });
