@@ -184,9 +184,12 @@ public sealed class SubscriptionTests
         Assert.NotNull(added);
         await bus.PublishAsync(new Joined("second"));
 
-        Assert.Equal("second", late[^1]);
-        Assert.DoesNotContain("first", late.Skip(1));
+        // Effective for every publish that starts after the call returned; the publish in progress may or may not see it.
+        Assert.Single(late, "second");
+        Assert.True(late.Count(u => u == "first") <= 1);
         added!.Dispose();
+        await bus.PublishAsync(new Joined("third"));
+        Assert.DoesNotContain("third", late);
     }
 
     [Fact]
