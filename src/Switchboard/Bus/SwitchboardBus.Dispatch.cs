@@ -218,7 +218,18 @@ internal sealed partial class SwitchboardBus
                     break;
                 case CascadeKind.Send:
                     Counters.Local.CommandsSent++;
-                    await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                    {
+                        // SendAsync leaves logging to its caller; for a cascaded command the bus is the caller.
+                        MessageRoute route = _runtime.Router.GetRoute(item.Message.GetType());
+                        Log.HandlerFailed(_runtime.Logger, route.CommandHandler?.Name ?? "-", route.TypeName, child.MessageId ?? "-", ex);
+                        throw;
+                    }
+
                     break;
             }
         }

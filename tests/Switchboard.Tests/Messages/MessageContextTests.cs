@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
 namespace Switchboard.Tests.Messages;
 
 public sealed record CtxOrder(string Id);
@@ -385,5 +388,106 @@ public sealed class MessageContextTests
 
         Assert.Empty(log.Entries);
         Assert.Equal(1, bus.GetStatistics().HandlerErrors);
+    }
+
+    [Fact]
+    public async Task A_cascaded_command_whose_handler_fails_is_counted_and_logged_and_the_publish_is_isolated()
+    {
+        ConcurrentQueue<(LogLevel Level, Exception? Exception)> logs = new();
+        using ILoggerFactory loggers = LoggerFactory.Create(l => l.AddProvider(new CapturingProvider(logs)));
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.UseLoggerFactory(loggers);
+            b.Handle<CtxOrder>(async (o, context, ct) => await context.SendAsync(new CtxBill(o.Id), ct));
+            b.Handle<CtxBill>(c => throw new InvalidOperationException("bill failed"));
+        });
+
+        await bus.PublishAsync(new CtxOrder("1"));
+
+        Assert.Equal(1, bus.GetStatistics().HandlerErrors);
+        Assert.Single(logs, l => l.Level == LogLevel.Error && l.Exception is InvalidOperationException { Message: "bill failed" });
+    }
+
+    [Fact]
+    public async Task SendAsync_from_a_handler_to_a_type_with_two_handlers_throws_at_that_call()
+    {
+        Exception? caught = null;
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Handle<CtxOrder>(async (o, context, ct) =>
+            {
+                try
+                {
+                    await context.SendAsync(new CtxBill(o.Id), ct);
+                }
+                catch (Exception ex)
+                {
+                    caught = ex;
+                }
+            });
+            b.Handle<CtxBill>(_ => { });
+            b.Handle<CtxBill>(_ => { });
+        });
+
+        await bus.PublishAsync(new CtxOrder("1"));
+
+        InvalidOperationException error = Assert.IsType<InvalidOperationException>(caught);
+        Assert.Contains(nameof(CtxBill), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_standalone_bus_gives_handlers_no_service_provider()
+    {
+        bool? hadServices = null;
+        await using IMessageBus bus = MessageBus.Create(b => b.Handle<CtxOrder>((o, context, ct) =>
+        {
+            hadServices = context.Services is not null;
+            return default;
+        }));
+
+        await bus.PublishAsync(new CtxOrder("1"));
+
+        Assert.False(hadServices);
+    }
+
+    [Fact]
+    public async Task Cascading_on_an_invalid_topic_throws_at_that_call()
+    {
+        Exception? caught = null;
+        await using IMessageBus bus = MessageBus.Create(b => b.Handle<CtxOrder>(async (o, context, ct) =>
+        {
+            try
+            {
+                await context.PublishAsync("orders/*", new { o.Id }, ct);
+            }
+            catch (Exception ex)
+            {
+                caught = ex;
+            }
+        }));
+
+        await bus.PublishAsync(new CtxOrder("1"));
+
+        Assert.IsAssignableFrom<ArgumentException>(caught);
+    }
+
+    private sealed class CapturingProvider(ConcurrentQueue<(LogLevel Level, Exception? Exception)> logs) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(logs);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ConcurrentQueue<(LogLevel Level, Exception? Exception)> logs) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+                => logs.Enqueue((logLevel, exception));
+        }
     }
 }
