@@ -128,7 +128,16 @@ internal sealed partial class SwitchboardBus
         {
             foreach (object @event in batch)
             {
-                await PublishForegroundAsync(@event, foreground, item.CancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await PublishForegroundAsync(@event, foreground, item.CancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // Nobody awaits a background batch: one event's failure (HandlerErrorMode.Throw) is logged, and the
+                    // events after it are still published instead of being dropped.
+                    Observability.Log.BackgroundPublishFailed(_runtime.Logger, @event.GetType().Name, ex);
+                }
             }
 
             return;

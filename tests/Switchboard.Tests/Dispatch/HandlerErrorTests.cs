@@ -153,6 +153,48 @@ public sealed class HandlerErrorTests
     }
 
     [Fact]
+    public async Task PublishBatchAsync_InBackgroundWithThrowMode_StillPublishesTheEventsAfterAFailingOne()
+    {
+        // Nobody waits for a background batch, so a failure cannot be thrown to anyone: it must not drop the rest.
+        TaskCompletionSource last = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        List<int> ran = [];
+        IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Handle<Charge>(c =>
+            {
+                if (c.N == 2)
+                {
+                    throw new InvalidOperationException("two");
+                }
+            });
+            b.Handle<Charge>(c =>
+            {
+                ran.Add(c.N);
+                if (c.N == 4)
+                {
+                    last.SetResult();
+                }
+            });
+        });
+        await using (bus)
+        {
+            await bus.PublishBatchAsync(
+                [new Charge(1), new Charge(2), new Charge(3), new Charge(4)],
+                new PublishOptions { Background = true, HandlerErrors = HandlerErrorMode.Throw });
+
+            await last.Task.WaitAsync(Patience);
+            ShutdownReport report = await bus.ShutdownAsync(Patience);
+
+            Assert.True(report.Completed);
+            Assert.Equal([1, 2, 3, 4], ran);
+            BusStatistics stats = bus.GetStatistics();
+            Assert.Equal(4, stats.EventsPublished);
+            Assert.Equal(1, stats.HandlerErrors);
+            Assert.Equal(1, stats.BackgroundTasksCompleted);
+        }
+    }
+
+    [Fact]
     public async Task PublishAsync_HandlerThrowingOperationCanceledWithoutCancellation_IsCountedAsAFailure()
     {
         int ran = 0;
