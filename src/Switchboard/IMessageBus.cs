@@ -138,8 +138,9 @@ public interface IMessageBus : IAsyncDisposable
     BusStatistics GetStatistics();
 
     /// <summary>
-    /// Stops accepting messages (calls afterwards throw <see cref="BusStoppedException"/>), lets in-flight handlers and
-    /// queued background publishes finish within <paramref name="timeout"/>, then stops the consumers.
+    /// Stops accepting messages (calls afterwards throw <see cref="BusStoppedException"/>), stops taking messages from the
+    /// transport while its workers finish the ones they hold, then lets in-flight handlers and queued background publishes
+    /// finish, all within <paramref name="timeout"/>. In-process handlers are never cancelled; what did not finish is reported.
     /// </summary>
     /// <param name="timeout">How long to wait for in-flight and queued work.</param>
     /// <returns>What finished and what was abandoned.</returns>

@@ -237,19 +237,24 @@ internal sealed partial class SwitchboardBus
 
     private void RecordHandlerError(HandlerInvoker handler, string typeName, MessageContext? context, Exception exception, Activity? activity)
     {
+        CountHandlerError(typeName, exception);
+        activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+        activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName);
+        activity?.AddException(exception);
+        Log.HandlerFailed(_runtime.Logger, handler.Name, typeName, context?.MessageId ?? "-", exception);
+    }
+
+    /// <summary>Counts a handler's exception in the statistics and the <c>switchboard.handler.errors</c> metric, on every path.</summary>
+    private void CountHandlerError(string destination, Exception exception)
+    {
         Counters.Local.HandlerErrors++;
         if (SwitchboardDiagnostics.HandlerErrors.Enabled)
         {
             SwitchboardDiagnostics.HandlerErrors.Add(
                 1,
-                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, typeName),
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, destination),
                 new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName));
         }
-
-        activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-        activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName);
-        activity?.AddException(exception);
-        Log.HandlerFailed(_runtime.Logger, handler.Name, typeName, context?.MessageId ?? "-", exception);
     }
 
     private static bool IsCallerCancellation(Exception exception, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ internal sealed partial class SwitchboardBus
         {
             throw new NoHandlerException(
                 $"ExecuteAsync found no handler for {type.Name}, and {type.Name} is not a registered message type, so no worker could read it. " +
-                $"Register a handler with BusBuilder.Handle<{type.Name}>(...), or AddMessageType<{type.Name}>() when another process handles it.");
+                $"Register a handler with BusBuilder.Handle<{type.Name}>(...) on this bus.");
         }
 
         await Root.EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
@@ -70,7 +70,7 @@ internal sealed partial class SwitchboardBus
 
         if (!response.Succeeded)
         {
-            throw new HandlerFailedException($"The handler of {type.Name} failed: {response.ErrorType}: {response.ErrorMessage}")
+            throw new HandlerFailedException($"The handler of {type.Name} failed: {response.ErrorMessage}")
             {
                 RemoteExceptionType = response.ErrorType,
             };

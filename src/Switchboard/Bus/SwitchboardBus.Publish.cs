@@ -180,7 +180,7 @@ internal sealed partial class SwitchboardBus
                 }
                 catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
                 {
-                    Counters.Local.HandlerErrors++;
+                    CountHandlerError(topic, ex);
                     activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                     Observability.Log.HandlerFailed(_runtime.Logger, entry.Pattern.Pattern, topic, metadata.MessageId ?? "-", ex);
                     (errors ??= []).Add(ex);

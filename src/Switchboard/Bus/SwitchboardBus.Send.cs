@@ -52,11 +52,11 @@ internal sealed partial class SwitchboardBus
             }
             catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
             {
-                Counters.Local.HandlerErrors++;
+                CountHandlerError(route.TypeName, ex);
                 throw;
             }
 
-            return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, cancellationToken);
+            return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
         }
 
         MessageMetadata metadata = options is null
@@ -68,6 +68,7 @@ internal sealed partial class SwitchboardBus
     public async ValueTask<IReadOnlyList<object?>> SendBatchAsync(IEnumerable<object> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        ThrowIfStopped();
         object[] batch = [.. messages];
         for (int i = 0; i < batch.Length; i++)
         {
@@ -110,11 +111,11 @@ internal sealed partial class SwitchboardBus
             }
             catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
             {
-                Counters.Local.HandlerErrors++;
+                CountHandlerError(route.TypeName, ex);
                 throw;
             }
 
-            return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, cancellationToken);
+            return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
         }
 
         return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));
@@ -122,7 +123,7 @@ internal sealed partial class SwitchboardBus
         static async ValueTask DiscardResult(ValueTask<object?> pending) => await pending.ConfigureAwait(false);
     }
 
-    private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, CancellationToken cancellationToken)
+    private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         try
@@ -131,7 +132,7 @@ internal sealed partial class SwitchboardBus
         }
         catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
         {
-            Counters.Local.HandlerErrors++;
+            CountHandlerError(typeName, ex);
             throw;
         }
         finally
@@ -140,7 +141,7 @@ internal sealed partial class SwitchboardBus
         }
     }
 
-    private async ValueTask<TResult> AwaitCountingErrorsAsync<TResult>(ValueTask<TResult> pending, CancellationToken cancellationToken)
+    private async ValueTask<TResult> AwaitCountingErrorsAsync<TResult>(ValueTask<TResult> pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         try
@@ -149,7 +150,7 @@ internal sealed partial class SwitchboardBus
         }
         catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
         {
-            Counters.Local.HandlerErrors++;
+            CountHandlerError(typeName, ex);
             throw;
         }
         finally
@@ -218,7 +219,7 @@ internal sealed partial class SwitchboardBus
             catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
             {
                 context.DiscardCascaded();
-                Counters.Local.HandlerErrors++;
+                CountHandlerError(route.TypeName, ex);
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
                 activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, ex.GetType().FullName);
                 throw;

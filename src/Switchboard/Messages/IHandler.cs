@@ -10,7 +10,7 @@ public interface IHandler<in TMessage>
     /// <summary>Handles one message.</summary>
     /// <param name="message">The message.</param>
     /// <param name="context">The message's context: ids, headers, items, and cascading; valid until the returned task completes.</param>
-    /// <param name="cancellationToken">Cancelled when the caller gives up or the bus stops.</param>
+    /// <param name="cancellationToken">The caller's token; on a transport worker, also cancelled when shutdown runs out of time.</param>
     /// <returns>A task that completes when the message is handled.</returns>
     ValueTask HandleAsync(TMessage message, MessageContext context, CancellationToken cancellationToken);
 }
@@ -26,7 +26,7 @@ public interface IHandler<in TMessage, TResult>
     /// <summary>Handles one message and returns the result.</summary>
     /// <param name="message">The message.</param>
     /// <param name="context">The message's context: ids, headers, items, and cascading; valid until the returned task completes.</param>
-    /// <param name="cancellationToken">Cancelled when the caller gives up or the bus stops.</param>
+    /// <param name="cancellationToken">The caller's token; on a transport worker, also cancelled when shutdown runs out of time.</param>
     /// <returns>The result.</returns>
     ValueTask<TResult> HandleAsync(TMessage message, MessageContext context, CancellationToken cancellationToken);
 }

@@ -53,8 +53,8 @@ public sealed class MessageContext
     public IDictionary<string, object?> Items => _items ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 
     /// <summary>
-    /// Gets the service provider of the DI scope created for this message, or the root provider for a bus without one;
-    /// <see langword="null"/> for a standalone bus created without services.
+    /// Gets the service provider of the DI scope created for this message (created on first use, disposed when the message
+    /// is done) on a bus registered with <c>AddSwitchboard</c>; <see langword="null"/> on a standalone bus.
     /// </summary>
     public IServiceProvider? Services
     {

@@ -34,7 +34,4 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "Storing the response for correlation id {CorrelationId} failed")]
     public static partial void ResponseStoreFailed(ILogger logger, string correlationId, Exception exception);
-
-    [LoggerMessage(11, LogLevel.Error, "Stream subscriber of {MessageType} failed")]
-    public static partial void StreamFailed(ILogger logger, string messageType, Exception exception);
 }

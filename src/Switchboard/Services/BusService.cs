@@ -150,6 +150,20 @@ public abstract class BusService : IAsyncDisposable
     protected Subscription Subscribe(string pattern, Func<TopicMessage, CancellationToken, ValueTask> handler)
         => Track(Bus.Subscribe(pattern, handler));
 
+    /// <summary>Subscribes a synchronous handler to string topics; removed when the service stops.</summary>
+    /// <param name="pattern">The topic pattern.</param>
+    /// <param name="handler">The handler.</param>
+    /// <returns>The subscription.</returns>
+    protected Subscription Subscribe(string pattern, Action<TopicMessage> handler)
+        => Track(Bus.Subscribe(pattern, handler));
+
+    /// <summary>Subscribes a synchronous handler to events of a type; removed when the service stops.</summary>
+    /// <typeparam name="T">The event type.</typeparam>
+    /// <param name="handler">The handler.</param>
+    /// <returns>The subscription.</returns>
+    protected Subscription Subscribe<T>(Action<T> handler)
+        => Track(Bus.Subscribe(handler));
+
     /// <summary>Subscribes to events of a type; removed when the service stops.</summary>
     /// <typeparam name="T">The event type.</typeparam>
     /// <param name="handler">The handler.</param>

@@ -125,7 +125,8 @@ internal sealed class TransportConsumer : IAsyncDisposable
 
         if (!_runtime.Codec.TryDecode(message, received.DeliveryCount, out EnvelopeCodec.Decoded decoded, out string? failure))
         {
-            await DeadLetterAsync(received, new DeadLetterReason(failure!, null, null, received.DeliveryCount), replyTo: null, aborting).ConfigureAwait(false);
+            // A sender that waits hears why now, instead of at its timeout.
+            await DeadLetterAsync(received, new DeadLetterReason(failure!, null, null, received.DeliveryCount), message.GetHeader(MessageHeaders.ReplyTo), aborting).ConfigureAwait(false);
             return;
         }
 
