@@ -328,6 +328,23 @@ public sealed class InMemoryTransportTests
     }
 
     [Fact]
+    public async Task Replaying_on_a_disposed_transport_throws_and_keeps_the_dead_letter_entry()
+    {
+        InMemoryTransport transport = new();
+        ITransportReceiver receiver = await Receiver(transport, "g");
+        await transport.SendAsync(Message("m1"), CancellationToken.None);
+        await (await ReceiveAsync(receiver)).DeadLetterAsync(new DeadLetterReason("broken", null, null, 1), CancellationToken.None);
+        IDeadLetterQueue dlq = transport.GetDeadLetterQueue("orders", "g");
+        string id = Assert.Single(await dlq.ListAsync()).Id;
+
+        await transport.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await dlq.ReplayAsync(id));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await dlq.ReplayAllAsync());
+        Assert.Equal(1, await dlq.CountAsync());
+    }
+
+    [Fact]
     public async Task Listing_a_dead_letter_queue_needs_a_positive_count()
     {
         await using InMemoryTransport transport = new();

@@ -130,7 +130,7 @@ public sealed class InMemoryTransport : ITransport
             {
                 foreach (Group group in _groups.Values)
                 {
-                    group.Queue.Writer.TryComplete();
+                    group.Close();
                 }
             }
         }
@@ -140,6 +140,8 @@ public sealed class InMemoryTransport : ITransport
 
     private sealed class Group
     {
+        private bool _closed;
+
         public Group(string destination, string name)
         {
             Destination = destination;
@@ -155,7 +157,16 @@ public sealed class InMemoryTransport : ITransport
 
         public InMemoryDeadLetterQueue DeadLetters { get; }
 
+        /// <summary>Gets whether the transport was disposed: nothing is delivered any more.</summary>
+        public bool Closed => Volatile.Read(ref _closed);
+
         public void Enqueue(Delivery delivery) => Queue.Writer.TryWrite(delivery);
+
+        public void Close()
+        {
+            Volatile.Write(ref _closed, true);
+            Queue.Writer.TryComplete();
+        }
     }
 
     private sealed class Receiver(Group group, TimeProvider time) : ITransportReceiver
@@ -312,6 +323,7 @@ public sealed class InMemoryTransport : ITransport
         public ValueTask<bool> ReplayAsync(string id, CancellationToken cancellationToken = default)
         {
             ArgumentException.ThrowIfNullOrEmpty(id);
+            ThrowIfClosed();
             DeadLetterMessage? entry = Take(id);
             if (entry is null)
             {
@@ -324,6 +336,7 @@ public sealed class InMemoryTransport : ITransport
 
         public ValueTask<int> ReplayAllAsync(CancellationToken cancellationToken = default)
         {
+            ThrowIfClosed();
             DeadLetterMessage[] all;
             lock (_gate)
             {
@@ -344,6 +357,9 @@ public sealed class InMemoryTransport : ITransport
             ArgumentException.ThrowIfNullOrEmpty(id);
             return new ValueTask<bool>(Take(id) is not null);
         }
+
+        /// <summary>A replay on a disposed transport would be dropped: refuse it and keep the entry instead.</summary>
+        private void ThrowIfClosed() => ObjectDisposedException.ThrowIf(group.Closed, typeof(InMemoryTransport));
 
         private DeadLetterMessage? Take(string id)
         {
