@@ -312,7 +312,7 @@ public sealed class HandlerErrorTests
         });
         await using (bus)
         {
-            for (int i = 0; i < 100; i++)
+            for (int i = 0; i < 50; i++)
             {
                 try
                 {
@@ -331,8 +331,8 @@ public sealed class HandlerErrorTests
             Assert.True(report.Completed);
             Assert.Equal(0, report.InFlightAbandoned);
             BusStatistics stats = bus.GetStatistics();
-            Assert.Equal(500, stats.HandlersInvoked);
-            Assert.Equal(500, stats.HandlerErrors);
+            Assert.Equal(250, stats.HandlersInvoked);
+            Assert.Equal(250, stats.HandlerErrors);
         }
     }
 
