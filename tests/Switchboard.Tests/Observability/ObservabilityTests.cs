@@ -7,6 +7,7 @@ namespace Switchboard.Tests.Observability;
 
 public sealed record ObsPing(int N);
 public sealed record ObsQuestion(int N) : IRequest<int>;
+public sealed record ObsDoomed(int N) : IRequest<int>;
 
 public static class ObsHandlers
 {
@@ -258,6 +259,44 @@ public sealed class ObservabilityTests : IDisposable
 
             return null;
         }
+    }
+
+    [Fact]
+    public async Task Transport_sends_receipts_retries_and_dead_letters_are_counted_as_metrics_and_logged()
+    {
+        ConcurrentDictionary<string, long> totals = new();
+        using MeterListener meters = new()
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument is Counter<long>)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value));
+        meters.Start();
+        CapturingLoggerProvider captured = new();
+        using ILoggerFactory loggers = LoggerFactory.Create(l => l.AddProvider(captured).SetMinimumLevel(LogLevel.Trace));
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Options.Name = UniqueBusName("obs-transport");
+            b.Options.Retry.MaxAttempts = 2;
+            b.Options.Retry.InitialDelay = TimeSpan.FromMilliseconds(1);
+            b.Options.Retry.Jitter = false;
+            b.UseLoggerFactory(loggers);
+            b.Handle<ObsDoomed, int>(d => throw new InvalidOperationException("doomed"));
+        });
+
+        await Assert.ThrowsAsync<HandlerFailedException>(async () => await bus.ExecuteAsync(new ObsDoomed(1), new ExecuteOptions { Timeout = TimeSpan.FromSeconds(5) }));
+
+        Assert.True(totals.GetValueOrDefault("messaging.client.sent.messages") >= 1);
+        Assert.True(totals.GetValueOrDefault("messaging.client.consumed.messages") >= 2);
+        Assert.True(totals.GetValueOrDefault("switchboard.retried.messages") >= 1);
+        Assert.True(totals.GetValueOrDefault("switchboard.deadlettered.messages") >= 1);
+        Assert.Contains(captured.Entries, e => e.Level == LogLevel.Warning && e.Exception is InvalidOperationException { Message: "doomed" });
+        Assert.Contains(captured.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("dead-lettered", StringComparison.Ordinal) && e.Message.Contains("doomed", StringComparison.Ordinal));
     }
 
     [Fact]
