@@ -2,7 +2,9 @@ namespace Switchboard;
 
 /// <summary>
 /// A runtime subscription. It is effective when the call that created it returns, and disposing it removes it: no
-/// handler invocation starts after <see cref="Dispose"/> returns. Disposing twice is harmless.
+/// publish that starts after <see cref="Dispose"/> returns reaches it. A publish already under way on another thread may
+/// still invoke it once (removal does not wait for concurrent publishers, so it is safe from inside its own handler).
+/// Disposing twice is harmless.
 /// </summary>
 public sealed class Subscription : IDisposable
 {
