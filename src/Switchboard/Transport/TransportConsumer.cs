@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Switchboard.Bus;
 using Switchboard.Observability;
 using Switchboard.Pipeline;
@@ -19,6 +20,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
     private readonly CancellationTokenSource _stopReceiving = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private ITransportReceiver? _receiver;
+    private Task _receiving = Task.CompletedTask;
     private Task[] _workers = [];
 
     public TransportConsumer(SwitchboardBus bus, ReceiverOptions options)
@@ -28,16 +30,28 @@ internal sealed class TransportConsumer : IAsyncDisposable
         _options = options;
     }
 
+    public ReceiverOptions Options => _options;
+
+    /// <summary>
+    /// Starts one receive loop and <see cref="BusOptions.ConsumerConcurrency"/> workers. The loop hands each message to a
+    /// worker chosen by its partition key, so that messages with the same key are handled one at a time, in the order
+    /// received; messages without a key are spread over the workers.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _receiver = await _runtime.Transport.CreateReceiverAsync(_options, cancellationToken).ConfigureAwait(false);
-        Task[] workers = new Task[_runtime.Options.ConsumerConcurrency];
-        for (int i = 0; i < workers.Length; i++)
+        Channel<ReceivedMessage>[] lanes = new Channel<ReceivedMessage>[_runtime.Options.ConsumerConcurrency];
+        Task[] workers = new Task[lanes.Length];
+        for (int i = 0; i < lanes.Length; i++)
         {
-            workers[i] = Task.Run(() => RunAsync(_receiver), CancellationToken.None);
+            Channel<ReceivedMessage> lane = Channel.CreateBounded<ReceivedMessage>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
+            lanes[i] = lane;
+            workers[i] = Task.Run(() => WorkAsync(lane.Reader), CancellationToken.None);
         }
 
         _workers = workers;
+        ITransportReceiver receiver = _receiver;
+        _receiving = Task.Run(() => ReceiveAsync(receiver, lanes), CancellationToken.None);
         Log.ConsumerStarted(_runtime.Logger, _options.ConsumerName, _options.Destination, _options.ConsumerGroup);
     }
 
@@ -51,7 +65,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
         await _stopReceiving.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_workers).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll([_receiving, .. _workers]).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -72,44 +86,76 @@ internal sealed class TransportConsumer : IAsyncDisposable
         _abortHandlers.Dispose();
     }
 
-    private async Task RunAsync(ITransportReceiver receiver)
+    private async Task ReceiveAsync(ITransportReceiver receiver, Channel<ReceivedMessage>[] lanes)
     {
         CancellationToken stopping = _stopReceiving.Token;
         int failures = 0;
-        while (!stopping.IsCancellationRequested)
+        uint next = 0;
+        try
         {
-            ReceivedMessage received;
-            try
+            while (!stopping.IsCancellationRequested)
             {
-                received = await receiver.ReceiveAsync(stopping).ConfigureAwait(false);
-                failures = 0;
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or System.Threading.Channels.ChannelClosedException)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                // The broker is unreachable or the receiver broke: back off and try again, never give up the loop.
-                TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
-                Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, (long)delay.TotalMilliseconds, ex);
+                ReceivedMessage received;
                 try
                 {
-                    await Task.Delay(delay, _runtime.Time, stopping).ConfigureAwait(false);
+                    received = await receiver.ReceiveAsync(stopping).ConfigureAwait(false);
+                    failures = 0;
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                 {
                     return;
                 }
+                catch (Exception ex) when (ex is ObjectDisposedException or ChannelClosedException)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    // The broker is unreachable or the receiver broke: back off and try again, never give up the loop.
+                    TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
+                    Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, (long)delay.TotalMilliseconds, ex);
+                    try
+                    {
+                        await Task.Delay(delay, _runtime.Time, stopping).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
 
-                continue;
+                    continue;
+                }
+
+                string? key = received.Message.PartitionKey;
+                uint lane = key is null ? next++ : (uint)StringComparer.Ordinal.GetHashCode(key);
+
+                // Not the stopping token: a received message is always handed over, so that it is handled or, at worst,
+                // left unsettled for redelivery; never dropped between the receiver and a worker.
+                await lanes[lane % (uint)lanes.Length].Writer.WriteAsync(received, CancellationToken.None).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            foreach (Channel<ReceivedMessage> lane in lanes)
+            {
+                lane.Writer.TryComplete();
+            }
+        }
+    }
 
-            await ProcessAsync(received).ConfigureAwait(false);
+    private async Task WorkAsync(ChannelReader<ReceivedMessage> lane)
+    {
+        await foreach (ReceivedMessage received in lane.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            try
+            {
+                await ProcessAsync(received).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // ProcessAsync settles every failure itself; this is the last line that keeps the worker alive.
+                Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, 0, ex);
+            }
         }
     }
 
