@@ -15,6 +15,7 @@ public sealed class BusBuilder
 {
     private readonly List<Registration> _registrations = [];
     private readonly List<KeyValuePair<Type, string?>> _messageTypes = [];
+    private readonly List<KeyValuePair<Type, string?>> _transportRoutes = [];
 
     internal BusBuilder()
     {
@@ -197,8 +198,43 @@ public sealed class BusBuilder
         return this;
     }
 
+    /// <summary>
+    /// Routes messages of <typeparamref name="T"/> (and of types derived from it) through the transport instead of
+    /// straight to the handlers in this process. <c>PublishAsync</c> and <c>SendAsync</c> return once the transport has
+    /// confirmed the message; <c>RequestAsync</c> and <c>ExecuteAsync</c> wait for the result in the response store. A bus
+    /// that has handlers for a routed type consumes its destination with its <see cref="BusOptions.Name"/> as consumer group:
+    /// every group receives every message, and buses sharing a name share the work.
+    /// </summary>
+    /// <typeparam name="T">The message type, or a base type or interface of the messages to route.</typeparam>
+    /// <param name="destination">The topic, stream or queue; <see langword="null"/> for each concrete type's stable name.</param>
+    /// <returns>This builder.</returns>
+    public BusBuilder RouteToTransport<T>(string? destination = null) => RouteToTransport(typeof(T), destination);
+
+    /// <summary>Routes messages of a type through the transport; see <see cref="RouteToTransport{T}(string?)"/>.</summary>
+    /// <param name="messageType">The message type, or a base type or interface.</param>
+    /// <param name="destination">The topic, stream or queue; <see langword="null"/> for each concrete type's stable name.</param>
+    /// <returns>This builder.</returns>
+    public BusBuilder RouteToTransport(Type messageType, string? destination = null)
+    {
+        ArgumentNullException.ThrowIfNull(messageType);
+        if (destination is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(destination);
+        }
+
+        _transportRoutes.Add(new KeyValuePair<Type, string?>(messageType, destination));
+        if (!messageType.IsAbstract && !messageType.IsInterface)
+        {
+            _messageTypes.Add(new KeyValuePair<Type, string?>(messageType, null));
+        }
+
+        return this;
+    }
+
+    internal IReadOnlyList<KeyValuePair<Type, string?>> TransportRoutes => _transportRoutes;
+
     /// <summary>Sets the transport that carries <c>ExecuteAsync</c> messages to workers. The default is an <see cref="Transport.InMemory.InMemoryTransport"/>.</summary>
-    /// <param name="transport">The transport; the bus disposes it.</param>
+    /// <param name="transport">The transport. The caller owns it (several buses may share one) and disposes it after the buses.</param>
     /// <returns>This builder.</returns>
     public BusBuilder UseTransport(ITransport transport)
     {

@@ -51,7 +51,7 @@ public static class MessageBus
         // Explicit names first, so that a handler's default name never shadows the name the user chose.
         types.Sort(static (a, b) => (a.Value is null).CompareTo(b.Value is null));
         MessageTypeRegistry registry = new(types);
-        Router router = new(invokers, registry);
+        Router router = new(invokers, registry, builder.TransportRoutes);
 
         TimeProvider time = builder.TimeProvider ?? services?.GetService<TimeProvider>() ?? TimeProvider.System;
         ILoggerFactory loggerFactory = builder.LoggerFactory ?? services?.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
@@ -62,6 +62,7 @@ public static class MessageBus
             builder.Serializer ?? new JsonMessageSerializer(),
             builder.ResponseStore ?? new InMemoryResponseStore(time),
             builder.Transport ?? new InMemoryTransport(time),
+            ownsTransport: builder.Transport is null,
             loggerFactory,
             time,
             services?.GetService<IServiceScopeFactory>());

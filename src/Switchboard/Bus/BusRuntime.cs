@@ -21,6 +21,7 @@ internal sealed class BusRuntime
         IMessageSerializer serializer,
         IResponseStore responseStore,
         ITransport transport,
+        bool ownsTransport,
         ILoggerFactory loggerFactory,
         TimeProvider time,
         IServiceScopeFactory? scopeFactory)
@@ -32,6 +33,7 @@ internal sealed class BusRuntime
         JsonOptions = (serializer as JsonMessageSerializer)?.Options ?? new JsonSerializerOptions(JsonSerializerDefaults.Web);
         ResponseStore = responseStore;
         Transport = transport;
+        OwnsTransport = ownsTransport;
         Logger = loggerFactory.CreateLogger("Switchboard");
         Time = time;
         ScopeFactory = scopeFactory;
@@ -53,6 +55,9 @@ internal sealed class BusRuntime
     public IResponseStore ResponseStore { get; }
 
     public ITransport Transport { get; }
+
+    /// <summary>Gets whether the bus created the transport (the default in-memory one) and so disposes it.</summary>
+    public bool OwnsTransport { get; }
 
     public TransportCounters TransportCounters { get; } = new();
 

@@ -210,7 +210,7 @@ internal sealed partial class SwitchboardBus
             {
                 case CascadeKind.Publish:
                     Counters.Local.EventsPublished++;
-                    await DispatchAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
+                    await PublishRoutedAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
                     break;
                 case CascadeKind.Topic:
                     Counters.Local.EventsPublished++;

@@ -9,7 +9,7 @@ namespace Switchboard.Bus;
 
 internal sealed partial class SwitchboardBus
 {
-    private TransportConsumer? _consumer;
+    private readonly List<TransportConsumer> _consumers = [];
     private Task? _started;
 
     public async ValueTask<object?> ExecuteAsync(object message, ExecuteOptions? options = null, CancellationToken cancellationToken = default)
@@ -24,36 +24,64 @@ internal sealed partial class SwitchboardBus
         {
             throw new NoHandlerException(
                 $"ExecuteAsync found no handler for {type.Name}, and {type.Name} is not a registered message type, so no worker could read it. " +
-                $"Register a handler with BusBuilder.Handle<{type.Name}>(...) on this bus.");
+                $"Register a handler with BusBuilder.Handle<{type.Name}>(...) on this bus, or route it to a transport that another service consumes with RouteToTransport<{type.Name}>().");
         }
 
         await Root.EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         Counters.Local.RequestsSent++;
 
-        bool wait = options?.Wait ?? true;
-        string correlationId = options?.CorrelationId ?? MessageIds.New();
         TimeSpan timeout = options?.Timeout ?? _runtime.Options.DefaultTimeout;
         TimeSpan ttl = options?.ResponseTtl ?? _runtime.Options.ResponseTtl;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, "options.Timeout");
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero, "options.ResponseTtl");
 
-        MessageMetadata metadata = new(MessageIds.New(), correlationId, null, null, 1, null);
-        using (Activity? activity = _runtime.Tracing ? StartActivity("send", _runtime.EndpointName, ActivityKind.Producer, metadata) : null)
+        string destination = route.Destination ?? _runtime.EndpointName;
+        string correlationId = options?.CorrelationId ?? MessageIds.New();
+        if (options is { Wait: false })
         {
-            TransportMessage outgoing = _runtime.Codec.Encode(message, _runtime.EndpointName, metadata, wait ? correlationId : null, ttl, null);
-            activity?.SetTag(SwitchboardDiagnostics.Tags.BodySize, outgoing.Body.Length);
-            await _runtime.Transport.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
-            _runtime.TransportCounters.Sent();
-            if (SwitchboardDiagnostics.SentMessages.Enabled)
-            {
-                SwitchboardDiagnostics.SentMessages.Add(1, new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name));
-            }
-        }
-
-        if (!wait)
-        {
+            MessageMetadata metadata = new(MessageIds.New(), correlationId, null, null, 1, null);
+            await SendToTransportAsync(message, destination, metadata, replyTo: null, responseTtl: null, cancellationToken).ConfigureAwait(false);
             return null;
         }
+
+        Type resultType = route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(type) ?? typeof(System.Text.Json.JsonElement);
+        return await RequestOverTransportAsync(message, destination, correlationId, null, timeout, ttl, resultType, "ExecuteAsync", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Serializes a message and sends it to a transport destination; completes when the transport confirmed it.</summary>
+    private async ValueTask SendToTransportAsync(object message, string destination, MessageMetadata metadata, string? replyTo, TimeSpan? responseTtl, CancellationToken cancellationToken)
+    {
+        using Activity? activity = _runtime.Tracing ? StartActivity("send", destination, ActivityKind.Producer, metadata) : null;
+        TransportMessage outgoing = _runtime.Codec.Encode(message, destination, metadata, replyTo, responseTtl, null);
+        activity?.SetTag(SwitchboardDiagnostics.Tags.BodySize, outgoing.Body.Length);
+        await _runtime.Transport.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+        _runtime.TransportCounters.Sent();
+        if (SwitchboardDiagnostics.SentMessages.Enabled)
+        {
+            SwitchboardDiagnostics.SentMessages.Add(
+                1,
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name),
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, destination));
+        }
+    }
+
+    /// <summary>
+    /// Sends a message with a reply-to correlation id and waits for the worker's result in the response store (seed 000's
+    /// enqueue → worker → response store → waiting caller).
+    /// </summary>
+    private async ValueTask<object?> RequestOverTransportAsync(
+        object message,
+        string destination,
+        string correlationId,
+        IReadOnlyDictionary<string, string>? headers,
+        TimeSpan timeout,
+        TimeSpan ttl,
+        Type resultType,
+        string operation,
+        CancellationToken cancellationToken)
+    {
+        MessageMetadata metadata = new(MessageIds.New(), correlationId, null, headers, 1, null);
+        await SendToTransportAsync(message, destination, metadata, replyTo: correlationId, ttl, cancellationToken).ConfigureAwait(false);
 
         StoredResponse response;
         try
@@ -63,31 +91,40 @@ internal sealed partial class SwitchboardBus
         catch (TimeoutException ex)
         {
             throw new TimeoutException(
-                $"ExecuteAsync of {type.Name} got no result within {timeout.TotalSeconds:0.###} s (correlation id {correlationId}). " +
-                $"Is a worker consuming '{_runtime.EndpointName}' on {_runtime.Transport.Name}, with the same response store?",
+                $"{operation} of {message.GetType().Name} got no result within {timeout.TotalSeconds:0.###} s (correlation id {correlationId}). " +
+                $"Is a worker consuming '{destination}' on {_runtime.Transport.Name}, with the same response store?",
                 ex);
         }
 
         if (!response.Succeeded)
         {
-            throw new HandlerFailedException($"The handler of {type.Name} failed: {response.ErrorMessage}")
+            throw new HandlerFailedException($"The handler of {message.GetType().Name} failed: {response.ErrorMessage}")
             {
                 RemoteExceptionType = response.ErrorType,
             };
         }
 
-        if (response.Body.IsEmpty)
-        {
-            return null;
-        }
+        return response.Body.IsEmpty ? null : _runtime.Serializer.Deserialize(response.Body.Span, resultType);
+    }
 
-        Type resultType = route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(type) ?? typeof(System.Text.Json.JsonElement);
-        return _runtime.Serializer.Deserialize(response.Body.Span, resultType);
+    private async ValueTask<TResult> RequestOverTransportAsync<TResult>(MessageRoute route, object request, RequestOptions? options, CancellationToken cancellationToken)
+    {
+        object? result = await RequestOverTransportAsync(
+            request,
+            route.Destination!,
+            options?.CorrelationId ?? MessageIds.New(),
+            options?.Headers,
+            options?.Timeout ?? _runtime.Options.DefaultTimeout,
+            _runtime.Options.ResponseTtl,
+            typeof(TResult),
+            "RequestAsync",
+            cancellationToken).ConfigureAwait(false);
+        return (TResult)result!;
     }
 
     private SwitchboardBus Root => _parent?.Root ?? this;
 
-    /// <summary>Starts the worker that consumes this bus's queue; for a standalone bus, called when it is created.</summary>
+    /// <summary>Starts the workers that consume this bus's queues; for a standalone bus, called when it is created.</summary>
     internal void StartInBackground() => _ = EnsureStartedAsync(CancellationToken.None).AsTask();
 
     internal ValueTask EnsureStartedAsync(CancellationToken cancellationToken)
@@ -102,16 +139,41 @@ internal sealed partial class SwitchboardBus
         {
             if (_started is null || _started.IsFaulted || _started.IsCanceled)
             {
-                _consumer ??= new TransportConsumer(
-                    this,
-                    new ReceiverOptions(_runtime.EndpointName, _runtime.EndpointName, $"{_runtime.EndpointName}-{Environment.ProcessId}-{MessageIds.New()[..8]}"));
-                _started = _consumer.StartAsync(CancellationToken.None);
+                _started = StartConsumersAsync();
             }
 
             started = _started;
         }
 
         return new ValueTask(started.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>
+    /// Starts one consumer for the bus's own queue (<c>ExecuteAsync</c> of types not routed elsewhere) and one for each
+    /// routed destination this bus has handlers for, all in the consumer group named after the bus.
+    /// </summary>
+    private async Task StartConsumersAsync()
+    {
+        string[] destinations = [_runtime.EndpointName, .. _runtime.Router.ConsumedDestinations.Where(d => d != _runtime.EndpointName)];
+        foreach (string destination in destinations)
+        {
+            lock (_gate)
+            {
+                if (_consumers.Exists(c => c.Options.Destination == destination))
+                {
+                    continue; // started by an earlier attempt that failed on a later destination
+                }
+            }
+
+            TransportConsumer consumer = new(
+                this,
+                new ReceiverOptions(destination, _runtime.Options.Name, $"{_runtime.Options.Name}-{Environment.ProcessId}-{MessageIds.New()[..8]}"));
+            await consumer.StartAsync(CancellationToken.None).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _consumers.Add(consumer);
+            }
+        }
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ internal sealed partial class SwitchboardBus
         }
 
         Counters.Local.EventsPublished++;
-        return DispatchAsync(_runtime.Router.GetRoute(@event.GetType()), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+        return PublishRoutedAsync(_runtime.Router.GetRoute(@event.GetType()), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
     public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -113,11 +113,17 @@ internal sealed partial class SwitchboardBus
         if (options is { CorrelationId: not null } or { Headers: not null })
         {
             MessageMetadata metadata = new(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
-            return DispatchAsync(route, @event, metadata, hasMetadata: true, mode, cancellationToken);
+            return PublishRoutedAsync(route, @event, metadata, hasMetadata: true, mode, cancellationToken);
         }
 
-        return DispatchAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
+        return PublishRoutedAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
     }
+
+    /// <summary>Publishes to the handlers in this process, or to the transport when the type is routed there.</summary>
+    private ValueTask PublishRoutedAsync(MessageRoute route, object @event, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
+        => route.Destination is null
+            ? DispatchAsync(route, @event, metadata, hasMetadata, mode, cancellationToken)
+            : SendToTransportAsync(@event, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);
 
     /// <summary>Runs one background work item on a worker of the pool.</summary>
     internal async ValueTask RunBackgroundAsync(BackgroundQueue.WorkItem item)

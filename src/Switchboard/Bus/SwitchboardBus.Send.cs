@@ -35,6 +35,11 @@ internal sealed partial class SwitchboardBus
 
         Counters.Local.RequestsSent++;
         MessageRoute route = _runtime.Router.GetRoute(request.GetType());
+        if (route.Destination is not null)
+        {
+            return RequestOverTransportAsync<TResult>(route, request, options, cancellationToken);
+        }
+
         if (route.CommandHandler is not ResultHandlerInvoker<TResult> handler)
         {
             throw route.CommandHandler is null
@@ -78,7 +83,7 @@ internal sealed partial class SwitchboardBus
             }
 
             MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
-            if (route.CommandHandler is null)
+            if (route.CommandHandler is null && route.Destination is null)
             {
                 throw route.CommandHandlerError("SendBatchAsync");
             }
@@ -91,7 +96,18 @@ internal sealed partial class SwitchboardBus
             cancellationToken.ThrowIfCancellationRequested();
             Counters.Local.CommandsSent++;
             MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
-            results[i] = await InvokeSingleAsync(route, route.CommandHandler!, batch[i], default, withResult: true, cancellationToken).ConfigureAwait(false);
+            results[i] = route.Destination is null
+                ? await InvokeSingleAsync(route, route.CommandHandler!, batch[i], default, withResult: true, cancellationToken).ConfigureAwait(false)
+                : await RequestOverTransportAsync(
+                    batch[i],
+                    route.Destination,
+                    MessageIds.New(),
+                    null,
+                    _runtime.Options.DefaultTimeout,
+                    _runtime.Options.ResponseTtl,
+                    route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(route.MessageType) ?? typeof(System.Text.Json.JsonElement),
+                    "SendBatchAsync",
+                    cancellationToken).ConfigureAwait(false);
         }
 
         return results;
@@ -100,6 +116,11 @@ internal sealed partial class SwitchboardBus
     internal ValueTask SendCoreAsync(object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
     {
         MessageRoute route = _runtime.Router.GetRoute(command.GetType());
+        if (route.Destination is not null)
+        {
+            return SendToTransportAsync(command, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);
+        }
+
         HandlerInvoker handler = route.CommandHandler ?? throw route.CommandHandlerError("SendAsync");
         if (!hasMetadata && !handler.NeedsContext && !Observed)
         {

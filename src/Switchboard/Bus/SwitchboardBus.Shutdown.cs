@@ -3,6 +3,7 @@ using Switchboard.Dispatch;
 using Switchboard.Observability;
 using Switchboard.Routing;
 using Switchboard.Streams;
+using Switchboard.Transport;
 
 namespace Switchboard.Bus;
 
@@ -50,10 +51,13 @@ internal sealed partial class SwitchboardBus
         }
 
         // Stop taking messages from the transport first; its in-flight messages finish or stay unacknowledged.
-        if (_consumer is not null)
+        TransportConsumer[] consumers;
+        lock (_gate)
         {
-            await _consumer.StopAsync(deadline.Token).ConfigureAwait(false);
+            consumers = [.. _consumers];
         }
+
+        await Task.WhenAll(consumers.Select(c => c.StopAsync(deadline.Token))).ConfigureAwait(false);
 
         bool completed = true;
         try
@@ -88,7 +92,10 @@ internal sealed partial class SwitchboardBus
 
         if (_parent is null)
         {
-            await _runtime.Transport.DisposeAsync().ConfigureAwait(false);
+            if (_runtime.OwnsTransport)
+            {
+                await _runtime.Transport.DisposeAsync().ConfigureAwait(false);
+            }
         }
         else
         {

@@ -66,7 +66,7 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
     void IMessageDispatcher.EnsureCommandHandler(Type commandType)
     {
         MessageRoute route = _runtime.Router.GetRoute(commandType);
-        if (route.CommandHandler is null)
+        if (route.CommandHandler is null && route.Destination is null)
         {
             throw route.CommandHandlerError("SendAsync");
         }

@@ -8,10 +8,11 @@ namespace Switchboard.Routing;
 /// </summary>
 internal sealed class MessageRoute
 {
-    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers)
+    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers, string? destination)
     {
         MessageType = messageType;
         TypeName = typeName;
+        Destination = destination;
         Handlers = handlers;
         ExactHandlers = exactHandlers;
         for (int i = 0; i < handlers.Length; i++)
@@ -30,6 +31,9 @@ internal sealed class MessageRoute
 
     /// <summary>Gets the type's stable name (the wire name, and the span and metric name).</summary>
     public string TypeName { get; }
+
+    /// <summary>Gets the transport destination when the type is routed through the transport; <see langword="null"/> when handled in process.</summary>
+    public string? Destination { get; }
 
     /// <summary>Gets every handler a published message of this type reaches, in registration order, including handlers of base types.</summary>
     public HandlerInvoker[] Handlers { get; }

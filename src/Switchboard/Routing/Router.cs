@@ -15,11 +15,13 @@ internal sealed class Router
     private readonly ConcurrentDictionary<Type, MessageRoute> _lateRoutes = new();
     private readonly HandlerInvoker[] _registrations;
     private readonly MessageTypeRegistry _types;
+    private readonly KeyValuePair<Type, string?>[] _transportRoutes;
 
-    public Router(IReadOnlyList<HandlerInvoker> registrations, MessageTypeRegistry types)
+    public Router(IReadOnlyList<HandlerInvoker> registrations, MessageTypeRegistry types, IReadOnlyList<KeyValuePair<Type, string?>> transportRoutes)
     {
         _registrations = [.. registrations];
         _types = types;
+        _transportRoutes = [.. transportRoutes];
 
         Dictionary<Type, MessageRoute> routes = [];
         foreach (HandlerInvoker registration in _registrations)
@@ -36,6 +38,10 @@ internal sealed class Router
 
     /// <summary>Gets the message types that have a handler registered for exactly their type.</summary>
     public IEnumerable<Type> HandledTypes => _routes.Keys;
+
+    /// <summary>Gets the transport destinations this process must consume: those of routed types it has handlers for.</summary>
+    public IEnumerable<string> ConsumedDestinations
+        => _routes.Values.Where(r => r.Destination is not null && r.Handlers.Length > 0).Select(r => r.Destination!).Distinct(StringComparer.Ordinal);
 
     public MessageRoute GetRoute(Type messageType)
         => _routes.TryGetValue(messageType, out MessageRoute? route) ? route : GetLateRoute(messageType);
@@ -59,6 +65,17 @@ internal sealed class Router
             }
         }
 
-        return new MessageRoute(type, _types.GetName(type), [.. all], [.. exact]);
+        string name = _types.GetName(type);
+        string? destination = null;
+        foreach ((Type routed, string? explicitDestination) in _transportRoutes)
+        {
+            if (routed.IsAssignableFrom(type))
+            {
+                destination = explicitDestination ?? name;
+                break;
+            }
+        }
+
+        return new MessageRoute(type, name, [.. all], [.. exact], destination);
     }
 }
