@@ -122,6 +122,12 @@ public sealed class EventSynchronizer : IDisposable
         {
             lock (_gate)
             {
+                // An event that arrived as the timer fired may have satisfied the wait already: then it counts.
+                if (waiter.Completion.Task.IsCompletedSuccessfully)
+                {
+                    return waiter.Completion.Task.Result;
+                }
+
                 _waiters.Remove(waiter);
                 string seen = _events.Count == 0 ? "nothing" : string.Join(", ", _events.Select(e => e.Describe()));
                 string wanted = string.Join(inOrder ? " then " : " and ", matchers.Select(m => m.Description));

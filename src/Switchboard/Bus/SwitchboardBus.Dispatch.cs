@@ -203,35 +203,53 @@ internal sealed partial class SwitchboardBus
     private async ValueTask DispatchCascadedAsync(MessageContext context, CancellationToken cancellationToken)
     {
         List<CascadedMessage> cascaded = context.TakeCommitted()!;
+        List<Exception>? errors = null;
         foreach (CascadedMessage item in cascaded)
         {
-            MessageMetadata child = context.ChildMetadata();
-            switch (item.Kind)
+            try
             {
-                case CascadeKind.Publish:
-                    Counters.Local.EventsPublished++;
-                    await PublishRoutedAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
-                    break;
-                case CascadeKind.Topic:
-                    Counters.Local.EventsPublished++;
-                    await DispatchTopicAsync(item.Topic!, item.Message, child, cancellationToken).ConfigureAwait(false);
-                    break;
-                case CascadeKind.Send:
-                    Counters.Local.CommandsSent++;
-                    try
-                    {
-                        await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-                    {
-                        // SendAsync leaves logging to its caller; for a cascaded command the bus is the caller.
-                        MessageRoute route = _runtime.Router.GetRoute(item.Message.GetType());
-                        Log.HandlerFailed(_runtime.Logger, route.CommandHandler?.Name ?? "-", route.TypeName, child.MessageId ?? "-", ex);
-                        throw;
-                    }
-
-                    break;
+                await DispatchCascadedAsync(item, context.ChildMetadata(), cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+            {
+                // One failed cascade does not hold back the ones after it; the failures are reported together.
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw errors.Count == 1 ? errors[0] : new AggregateException("Several cascaded messages failed.", errors);
+        }
+    }
+
+    private async ValueTask DispatchCascadedAsync(CascadedMessage item, MessageMetadata child, CancellationToken cancellationToken)
+    {
+        switch (item.Kind)
+        {
+            case CascadeKind.Publish:
+                Counters.Local.EventsPublished++;
+                await PublishRoutedAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
+                break;
+            case CascadeKind.Topic:
+                Counters.Local.EventsPublished++;
+                await DispatchTopicAsync(item.Topic!, item.Message, child, cancellationToken).ConfigureAwait(false);
+                break;
+            case CascadeKind.Send:
+                Counters.Local.CommandsSent++;
+                try
+                {
+                    await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    // SendAsync leaves logging to its caller; for a cascaded command the bus is the caller.
+                    MessageRoute route = _runtime.Router.GetRoute(item.Message.GetType());
+                    Log.HandlerFailed(_runtime.Logger, route.CommandHandler?.Name ?? "-", route.TypeName, child.MessageId ?? "-", ex);
+                    throw;
+                }
+
+                break;
         }
     }
 

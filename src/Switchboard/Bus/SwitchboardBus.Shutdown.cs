@@ -59,6 +59,19 @@ internal sealed partial class SwitchboardBus
 
         await Task.WhenAll(consumers.Select(c => c.StopAsync(deadline.Token))).ConfigureAwait(false);
 
+        // End the streams before draining: a publisher waiting for room in a stream nobody reads any more is released,
+        // and readers still get every event buffered so far.
+        IStreamSink[] streams;
+        lock (_gate)
+        {
+            streams = [.. _streams];
+        }
+
+        foreach (IStreamSink stream in streams)
+        {
+            stream.Complete();
+        }
+
         bool completed = true;
         try
         {
@@ -78,17 +91,6 @@ internal sealed partial class SwitchboardBus
         long background = _parent is null ? _runtime.Background.Pending : 0;
         inFlightLeft += _inFlight.Count;
         completed &= inFlightLeft == 0 && background == 0;
-
-        IStreamSink[] streams;
-        lock (_gate)
-        {
-            streams = [.. _streams];
-        }
-
-        foreach (IStreamSink stream in streams)
-        {
-            stream.Complete();
-        }
 
         if (_parent is null)
         {

@@ -72,16 +72,21 @@ public abstract class BusService : IAsyncDisposable
     /// <returns>A task that completes when the service runs.</returns>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        ServiceStatus previous;
         lock (_gate)
         {
+            // Check and claim in one step, so that two concurrent StartAsync calls cannot both start the service.
             if (_status is not (ServiceStatus.Created or ServiceStatus.Stopped or ServiceStatus.Faulted))
             {
                 throw new InvalidOperationException($"Service '{Name}' cannot start while it is {_status}.");
             }
+
+            previous = _status;
+            _status = ServiceStatus.Starting;
         }
 
         Fault = null;
-        await SetStatusAsync(ServiceStatus.Starting).ConfigureAwait(false);
+        await ReportStatusAsync(previous, ServiceStatus.Starting).ConfigureAwait(false);
         try
         {
             await OnStartAsync(cancellationToken).ConfigureAwait(false);
@@ -238,6 +243,11 @@ public abstract class BusService : IAsyncDisposable
             _status = status;
         }
 
+        await ReportStatusAsync(previous, status).ConfigureAwait(false);
+    }
+
+    private async Task ReportStatusAsync(ServiceStatus previous, ServiceStatus status)
+    {
         try
         {
             await Bus.PublishAsync(new ServiceStatusChanged(Name, previous, status, Fault?.Message)).ConfigureAwait(false);
