@@ -15,6 +15,36 @@ internal sealed partial class SwitchboardBus
     private bool Observed => _runtime.Tracing && SwitchboardDiagnostics.ActivitySource.HasListeners() || SwitchboardDiagnostics.ProcessDuration.Enabled;
 
     /// <summary>
+    /// The fastest path, for the common case: only handlers registered on the builder, none needing a context, nobody
+    /// listening. It invokes them in order and stays synchronous while they complete synchronously; the first that does
+    /// not is handed to <see cref="DispatchFullAsync"/> with the rest.
+    /// </summary>
+    private ValueTask InvokeRegisteredHandlers(MessageRoute route, object message, StatisticsCounters.Slot counters, CancellationToken cancellationToken)
+    {
+        HandlerInvoker[] handlers = route.Handlers;
+        int i = 0;
+        try
+        {
+            for (; i < handlers.Length; i++)
+            {
+                ValueTask pending = handlers[i].InvokeAsync(message, null, cancellationToken);
+                if (!pending.IsCompletedSuccessfully)
+                {
+                    return DispatchFullAsync(route, SubscriptionTable.Matched.None, message, default, _runtime.Options.HandlerErrors, resuming: true, i, pending, i, cancellationToken);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // A handler threw before returning a task: the rest continue on the full path, which records the error.
+            return DispatchFullAsync(route, SubscriptionTable.Matched.None, message, default, _runtime.Options.HandlerErrors, resuming: true, i, ValueTask.FromException(ex), i, cancellationToken);
+        }
+
+        counters.HandlersInvoked += handlers.Length;
+        return default;
+    }
+
+    /// <summary>
     /// Fans a message out to its route's handlers and the runtime subscribers. The fast path (no context, no listener, all
     /// handlers completing synchronously) runs without allocating; anything else continues in <see cref="DispatchFullAsync"/>.
     /// </summary>

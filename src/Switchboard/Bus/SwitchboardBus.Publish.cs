@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -25,8 +26,15 @@ internal sealed partial class SwitchboardBus
             return PublishWithOptionsAsync(@event, options, cancellationToken);
         }
 
-        Counters.Local.EventsPublished++;
-        return PublishRoutedAsync(_runtime.Router.GetRoute(@event.GetType()), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+        StatisticsCounters.Slot counters = Counters.Local;
+        counters.EventsPublished++;
+        MessageRoute route = _runtime.Router.GetRoute(@event);
+        if (route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
+        {
+            return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+        }
+
+        return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
     public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -108,7 +116,7 @@ internal sealed partial class SwitchboardBus
     private ValueTask PublishForegroundAsync(object @event, PublishOptions? options, CancellationToken cancellationToken)
     {
         Counters.Local.EventsPublished++;
-        MessageRoute route = _runtime.Router.GetRoute(@event.GetType());
+        MessageRoute route = _runtime.Router.GetRoute(@event);
         HandlerErrorMode mode = options?.HandlerErrors ?? _runtime.Options.HandlerErrors;
         if (options is { CorrelationId: not null } or { Headers: not null })
         {

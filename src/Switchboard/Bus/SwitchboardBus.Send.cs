@@ -34,7 +34,7 @@ internal sealed partial class SwitchboardBus
         }
 
         Counters.Local.RequestsSent++;
-        MessageRoute route = _runtime.Router.GetRoute(request.GetType());
+        MessageRoute route = _runtime.Router.GetRoute(request);
         if (route.Destination is not null)
         {
             return RequestOverTransportAsync<TResult>(route, request, options, cancellationToken);
@@ -115,7 +115,7 @@ internal sealed partial class SwitchboardBus
 
     internal ValueTask SendCoreAsync(object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
     {
-        MessageRoute route = _runtime.Router.GetRoute(command.GetType());
+        MessageRoute route = _runtime.Router.GetRoute(command);
         if (route.Destination is not null)
         {
             return SendToTransportAsync(command, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);

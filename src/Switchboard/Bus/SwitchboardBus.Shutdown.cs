@@ -59,19 +59,6 @@ internal sealed partial class SwitchboardBus
 
         await Task.WhenAll(consumers.Select(c => c.StopAsync(deadline.Token))).ConfigureAwait(false);
 
-        // End the streams before draining: a publisher waiting for room in a stream nobody reads any more is released,
-        // and readers still get every event buffered so far.
-        IStreamSink[] streams;
-        lock (_gate)
-        {
-            streams = [.. _streams];
-        }
-
-        foreach (IStreamSink stream in streams)
-        {
-            stream.Complete();
-        }
-
         bool completed = true;
         try
         {
@@ -86,6 +73,19 @@ internal sealed partial class SwitchboardBus
         catch (OperationCanceledException)
         {
             completed = false;
+        }
+
+        // Streams end after the drain: a publisher waiting for room in a stream is waited for (its reader may still
+        // read), within the timeout; an event is never dropped from a stream that a reader is still reading.
+        IStreamSink[] streams;
+        lock (_gate)
+        {
+            streams = [.. _streams];
+        }
+
+        foreach (IStreamSink stream in streams)
+        {
+            stream.Complete();
         }
 
         long background = _parent is null ? _runtime.Background.Pending : 0;

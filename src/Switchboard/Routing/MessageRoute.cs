@@ -20,6 +20,7 @@ internal sealed class MessageRoute
             NeedsContext |= handlers[i].NeedsContext;
         }
 
+        InProcessWithoutContext = destination is null && !NeedsContext;
         if (exactHandlers.Length == 1)
         {
             CommandHandler = exactHandlers[0];
@@ -43,6 +44,9 @@ internal sealed class MessageRoute
 
     /// <summary>Gets the single handler of a command or request, or <see langword="null"/> when there is none or several.</summary>
     public HandlerInvoker? CommandHandler { get; }
+
+    /// <summary>Gets whether the route stays in process and no handler needs a context: the condition of the fastest publish.</summary>
+    public bool InProcessWithoutContext { get; }
 
     /// <summary>Gets whether any handler needs a <see cref="MessageContext"/>.</summary>
     public bool NeedsContext { get; }

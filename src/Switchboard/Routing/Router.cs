@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Frozen;
 using Switchboard.Dispatch;
 using Switchboard.Serialization;
 
@@ -11,7 +10,7 @@ namespace Switchboard.Routing;
 /// </summary>
 internal sealed class Router
 {
-    private readonly FrozenDictionary<Type, MessageRoute> _routes;
+    private readonly TypeMap<MessageRoute> _routes;
     private readonly ConcurrentDictionary<Type, MessageRoute> _lateRoutes = new();
     private readonly HandlerInvoker[] _registrations;
     private readonly MessageTypeRegistry _types;
@@ -33,18 +32,23 @@ internal sealed class Router
             }
         }
 
-        _routes = routes.ToFrozenDictionary();
+        _routes = new TypeMap<MessageRoute>(routes);
     }
 
     /// <summary>Gets the message types that have a handler registered for exactly their type.</summary>
-    public IEnumerable<Type> HandledTypes => _routes.Keys;
+    public IEnumerable<Type> HandledTypes => _routes.Values.Select(r => r.MessageType);
 
     /// <summary>Gets the transport destinations this process must consume: those of routed types it has handlers for.</summary>
     public IEnumerable<string> ConsumedDestinations
         => _routes.Values.Where(r => r.Destination is not null && r.Handlers.Length > 0).Select(r => r.Destination!).Distinct(StringComparer.Ordinal);
 
     public MessageRoute GetRoute(Type messageType)
-        => _routes.TryGetValue(messageType, out MessageRoute? route) ? route : GetLateRoute(messageType);
+        => _routes.Find(messageType.TypeHandle.Value) ?? GetLateRoute(messageType);
+
+    /// <summary>The route of a message's runtime type; the hot path of every publish, send and request.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public MessageRoute GetRoute(object message)
+        => _routes.Find(Type.GetTypeHandle(message).Value) ?? GetLateRoute(message.GetType());
 
     private MessageRoute GetLateRoute(Type messageType)
         => _lateRoutes.GetOrAdd(messageType, static (type, router) => router.Compute(type), this);
