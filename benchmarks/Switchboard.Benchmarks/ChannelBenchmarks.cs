@@ -7,6 +7,7 @@ namespace Switchboard.Benchmarks;
 /// The reference for the stream and background cases: a raw bounded <see cref="Channel{T}"/> with one reader,
 /// the same capacity and the same full-mode (wait) as the bus is configured with.
 /// </summary>
+[ProcessCount(Samples.ThroughputProcesses)]
 public class ChannelBenchmarks
 {
     private Channel<Tick> channel = null!;

@@ -53,6 +53,7 @@ public class SwitchboardBenchmarks
 /// Switchboard's <c>Stream&lt;T&gt;</c> with one <c>await foreach</c> subscriber, and its background publish, each
 /// against the raw bounded channel in <see cref="ChannelBenchmarks"/> (same capacity, same full mode).
 /// </summary>
+[ProcessCount(Samples.ThroughputProcesses)]
 public class SwitchboardThroughputBenchmarks
 {
     private static readonly PublishOptions InBackground = new() { Background = true };

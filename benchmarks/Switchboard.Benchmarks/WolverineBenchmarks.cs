@@ -56,6 +56,7 @@ public class WolverineBenchmarks
 }
 
 /// <summary>Wolverine's <c>PublishAsync</c> to a local (in-memory, non-durable) queue: its fire-and-forget publish.</summary>
+[ProcessCount(Samples.ThroughputProcesses)]
 public class WolverineBackgroundBenchmarks
 {
     private IHost host = null!;
