@@ -10,9 +10,6 @@ namespace Switchboard.Observability;
 internal sealed class StatisticsCounters
 {
     [ThreadStatic]
-    private static StatisticsCounters? t_owner;
-
-    [ThreadStatic]
     private static Slot? t_slot;
 
     [ThreadStatic]
@@ -25,7 +22,11 @@ internal sealed class StatisticsCounters
     public Slot Local
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ReferenceEquals(t_owner, this) ? t_slot! : Attach();
+        get
+        {
+            Slot? slot = t_slot;
+            return slot is not null && ReferenceEquals(slot.Owner, this) ? slot : Attach();
+        }
     }
 
     public BusStatistics Snapshot(IReadOnlyDictionary<string, TransportStatistics> transports)
@@ -61,7 +62,7 @@ internal sealed class StatisticsCounters
         ConditionalWeakTable<StatisticsCounters, Slot> slots = t_slots ??= [];
         if (!slots.TryGetValue(this, out Slot? slot))
         {
-            slot = new Slot();
+            slot = new Slot(this);
             slots.Add(this, slot);
             lock (_gate)
             {
@@ -69,14 +70,15 @@ internal sealed class StatisticsCounters
             }
         }
 
-        t_owner = this;
         t_slot = slot;
         return slot;
     }
 
     /// <summary>One thread's counters. Written only by its thread; padded so two threads' slots never share a cache line.</summary>
-    internal sealed class Slot
+    internal sealed class Slot(StatisticsCounters owner)
     {
+        public readonly StatisticsCounters Owner = owner;
+
 #pragma warning disable CS0169, IDE0051 // padding against false sharing
         private readonly long _padBefore0, _padBefore1, _padBefore2, _padBefore3, _padBefore4, _padBefore5, _padBefore6;
 #pragma warning restore CS0169, IDE0051
