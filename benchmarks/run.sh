@@ -37,6 +37,8 @@ smoke_log="$(mktemp)"
 trap 'rm -f "$smoke_log"' EXIT
 dotnet "$bench_dll" --smoke | tee "$smoke_log" || echo "warning: the smoke check failed; see docs/benchmarks.md"
 
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain -- src benchmarks 2>/dev/null)" ]]; then commit="$commit with uncommitted changes in src/ or benchmarks/"; fi
 load_before="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')"
 echo "== benchmarks: ${bdn_args[*]}"
 # Results of an earlier run must not leak into this report.
@@ -56,5 +58,6 @@ dotnet "$report_dll" \
   --command "$command_line" \
   --cpu "${cpu:-unknown}" \
   --os "$os" \
+  --commit "$commit" \
   --load "1-minute load average $load_before before the run, $load_after after it" \
   --smoke "$smoke_log"

@@ -124,6 +124,11 @@ internal static class MarkdownReport
         md.AppendLine($"- CPU: {options.CpuModel ?? h.Processor}, {h.PhysicalCores} physical / {h.LogicalCores} logical cores");
         md.AppendLine($"- OS: {options.Os ?? h.Os}");
         md.AppendLine($"- .NET: {h.Runtime}, SDK {h.Sdk}; BenchmarkDotNet {h.BenchmarkDotNet}");
+        if (options.Commit is not null)
+        {
+            md.AppendLine($"- Commit: `{options.Commit}`");
+        }
+
         md.AppendLine($"- Job: `{h.Job}`");
         if (options.Load is not null)
         {

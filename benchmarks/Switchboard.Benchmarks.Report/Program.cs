@@ -19,7 +19,7 @@ internal static class Program
 
         if (!a.TryGetValue("results", out string? results) || !a.TryGetValue("markdown", out string? markdown) || !a.TryGetValue("chart", out string? chart))
         {
-            Console.Error.WriteLine("usage: --results DIR_OR_JSON --markdown FILE.md --chart FILE.png [--command CMD] [--cpu MODEL] [--os NAME] [--load TEXT] [--smoke SMOKE.log]");
+            Console.Error.WriteLine("usage: --results DIR_OR_JSON --markdown FILE.md --chart FILE.png [--command CMD] [--cpu MODEL] [--os NAME] [--load TEXT] [--commit SHA] [--smoke SMOKE.log]");
             return 2;
         }
 
@@ -32,6 +32,7 @@ internal static class Program
             CpuModel = a.GetValueOrDefault("cpu"),
             Os = a.GetValueOrDefault("os"),
             Load = a.GetValueOrDefault("load"),
+            Commit = a.GetValueOrDefault("commit"),
             SmokeFailures = a.TryGetValue("smoke", out string? smoke) && File.Exists(smoke)
                 ? File.ReadAllLines(smoke).Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)).ToArray()
                 : [],

@@ -15,6 +15,9 @@ internal sealed class ReportOptions
 
     public string? Os { get; init; }
 
+    /// <summary>The commit the run measured (the core changes quickly; a table without one cannot be reproduced).</summary>
+    public string? Commit { get; init; }
+
     /// <summary>How busy the machine was around the run (other processes skew absolute times more than ratios).</summary>
     public string? Load { get; init; }
 
