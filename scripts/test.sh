@@ -16,6 +16,8 @@ fi
 
 scripts/servers.sh start || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
 trap 'scripts/servers.sh stop' EXIT
+# The integration tests connect here (scripts/servers.sh starts Redis on this loopback port).
+export SWITCHBOARD_REDIS="127.0.0.1:${SWITCHBOARD_REDIS_PORT:-6399}"
 
 dotnet test Switchboard.slnx \
   --configuration Release \
