@@ -236,12 +236,24 @@ public sealed class BusBuilder
     /// <summary>Sets the transport that carries <c>ExecuteAsync</c> messages to workers. The default is an <see cref="Transport.InMemory.InMemoryTransport"/>.</summary>
     /// <param name="transport">The transport. The caller owns it (several buses may share one) and disposes it after the buses.</param>
     /// <returns>This builder.</returns>
-    public BusBuilder UseTransport(ITransport transport)
+    public BusBuilder UseTransport(ITransport transport) => UseTransport(transport, disposeWithBus: false);
+
+    /// <summary>
+    /// Sets the transport, and whether the bus owns it. Transport packages use this to hand a bus a connection they
+    /// created for it (<c>b.UseRedis(...)</c>), which the bus then disposes when it is disposed.
+    /// </summary>
+    /// <param name="transport">The transport.</param>
+    /// <param name="disposeWithBus"><see langword="true"/> when the bus disposes the transport; <see langword="false"/> when the caller does.</param>
+    /// <returns>This builder.</returns>
+    public BusBuilder UseTransport(ITransport transport, bool disposeWithBus)
     {
         ArgumentNullException.ThrowIfNull(transport);
         Transport = transport;
+        OwnsTransport = disposeWithBus;
         return this;
     }
+
+    internal bool OwnsTransport { get; private set; }
 
     /// <summary>Sets the response store through which workers return results. The default is an <see cref="InMemoryResponseStore"/>.</summary>
     /// <param name="store">The store.</param>

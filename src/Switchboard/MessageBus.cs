@@ -62,7 +62,7 @@ public static class MessageBus
             builder.Serializer ?? new JsonMessageSerializer(),
             builder.ResponseStore ?? new InMemoryResponseStore(time),
             builder.Transport ?? new InMemoryTransport(time),
-            ownsTransport: builder.Transport is null,
+            ownsTransport: builder.Transport is null || builder.OwnsTransport,
             loggerFactory,
             time,
             services?.GetService<IServiceScopeFactory>());

@@ -23,25 +23,79 @@ internal sealed partial class SwitchboardBus
     {
         HandlerInvoker[] handlers = route.Handlers;
         int i = 0;
+        ValueTask pending;
         try
         {
             for (; i < handlers.Length; i++)
             {
-                ValueTask pending = handlers[i].InvokeAsync(message, null, cancellationToken);
+                pending = handlers[i].InvokeAsync(message, null, cancellationToken);
                 if (!pending.IsCompletedSuccessfully)
                 {
-                    return DispatchFullAsync(route, SubscriptionTable.Matched.None, message, default, _runtime.Options.HandlerErrors, resuming: true, i, pending, i, cancellationToken);
+                    counters.HandlersInvoked += i;
+                    return ContinueRegisteredAsync(route, message, i, pending, cancellationToken);
                 }
             }
         }
         catch (Exception ex)
         {
-            // A handler threw before returning a task: the rest continue on the full path, which records the error.
-            return DispatchFullAsync(route, SubscriptionTable.Matched.None, message, default, _runtime.Options.HandlerErrors, resuming: true, i, ValueTask.FromException(ex), i, cancellationToken);
+            // A handler threw before returning a task: the continuation records it and runs the rest.
+            counters.HandlersInvoked += i;
+            return ContinueRegisteredAsync(route, message, i, ValueTask.FromException(ex), cancellationToken);
         }
 
         counters.HandlersInvoked += handlers.Length;
         return default;
+    }
+
+    /// <summary>
+    /// Finishes <see cref="InvokeRegisteredHandlers"/> once handler <paramref name="index"/> did not complete synchronously:
+    /// awaits it, then runs the rest, isolating and recording errors. Deliberately small, because its state machine is
+    /// what an asynchronous handler costs in allocation.
+    /// </summary>
+    private async ValueTask ContinueRegisteredAsync(MessageRoute route, object message, int index, ValueTask pending, CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        List<Exception>? errors = null;
+        try
+        {
+            HandlerInvoker[] handlers = route.Handlers;
+            while (true)
+            {
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    RecordHandlerError(handlers[index], route.TypeName, null, ex, null);
+                    (errors ??= []).Add(ex);
+                }
+
+                Counters.Local.HandlersInvoked++;
+                if (++index == handlers.Length)
+                {
+                    break;
+                }
+
+                try
+                {
+                    pending = handlers[index].InvokeAsync(message, null, cancellationToken);
+                }
+                catch (Exception ex)
+                {
+                    pending = ValueTask.FromException(ex);
+                }
+            }
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+
+        if (errors is not null && _runtime.Options.HandlerErrors == HandlerErrorMode.Throw)
+        {
+            throw new AggregateException($"{errors.Count} handler(s) of {route.MessageType.Name} failed.", errors);
+        }
     }
 
     /// <summary>

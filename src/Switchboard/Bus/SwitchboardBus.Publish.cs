@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
 using Switchboard.Observability;
 using Switchboard.Pipeline;
@@ -12,9 +13,28 @@ internal sealed partial class SwitchboardBus
     {
         if (@event is null)
         {
-            throw new ArgumentNullException(nameof(@event));
+            ThrowNull(nameof(@event));
         }
 
+        // The common case, kept small so that its stack frame is too: no options, running, not cancelled, handlers
+        // registered on the builder that need no context, nobody listening. Everything else is PublishOtherwise.
+        if (options is null && Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        {
+            MessageRoute route = _runtime.Router.GetRoute(@event);
+            if (route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
+            {
+                StatisticsCounters.Slot counters = Counters.Local;
+                counters.EventsPublished++;
+                return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+            }
+        }
+
+        return PublishOtherwise(@event, options, cancellationToken);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask PublishOtherwise(object @event, PublishOptions? options, CancellationToken cancellationToken)
+    {
         ThrowIfStopped();
         if (cancellationToken.IsCancellationRequested)
         {
@@ -26,15 +46,8 @@ internal sealed partial class SwitchboardBus
             return PublishWithOptionsAsync(@event, options, cancellationToken);
         }
 
-        StatisticsCounters.Slot counters = Counters.Local;
-        counters.EventsPublished++;
-        MessageRoute route = _runtime.Router.GetRoute(@event);
-        if (route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
-        {
-            return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
-        }
-
-        return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+        Counters.Local.EventsPublished++;
+        return PublishRoutedAsync(_runtime.Router.GetRoute(@event), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
     public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -11,9 +13,39 @@ internal sealed partial class SwitchboardBus
     {
         if (command is null)
         {
-            throw new ArgumentNullException(nameof(command));
+            ThrowNull(nameof(command));
         }
 
+        // The common case, as for publish: a local handler without context, nobody listening.
+        if (Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        {
+            MessageRoute route = _runtime.Router.GetRoute(command);
+            if (route.CommandHandler is { NeedsContext: false } handler && route.Destination is null && !Observed)
+            {
+                StatisticsCounters.Slot counters = Counters.Local;
+                counters.CommandsSent++;
+                counters.HandlersInvoked++;
+                ValueTask pending;
+                try
+                {
+                    pending = handler.InvokeAsync(command, null, cancellationToken);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    CountHandlerError(route.TypeName, ex);
+                    throw;
+                }
+
+                return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+            }
+        }
+
+        return SendOtherwise(command, cancellationToken);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask SendOtherwise(object command, CancellationToken cancellationToken)
+    {
         ThrowIfStopped();
         if (cancellationToken.IsCancellationRequested)
         {
@@ -26,7 +58,43 @@ internal sealed partial class SwitchboardBus
 
     public ValueTask<TResult> RequestAsync<TResult>(IRequest<TResult> request, RequestOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        if (request is null)
+        {
+            ThrowNull(nameof(request));
+        }
+
+        // The common case: no options, running, a local handler with exactly this result type and no context, nobody
+        // listening. Comparing the handler's result type is cheaper than a type test against a shared generic type.
+        if (options is null && Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        {
+            MessageRoute route = _runtime.Router.GetRoute(request);
+            HandlerInvoker? handler = route.CommandHandler;
+            if (handler is { NeedsContext: false } && route.Destination is null && handler.ResultType == typeof(TResult) && !Observed)
+            {
+                StatisticsCounters.Slot counters = Counters.Local;
+                counters.RequestsSent++;
+                counters.HandlersInvoked++;
+                ValueTask<TResult> pending;
+                try
+                {
+                    pending = Unsafe.As<ResultHandlerInvoker<TResult>>(handler).InvokeTypedAsync(request, null, cancellationToken);
+                }
+                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+                {
+                    CountHandlerError(route.TypeName, ex);
+                    throw;
+                }
+
+                return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+            }
+        }
+
+        return RequestOtherwise(request, options, cancellationToken);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<TResult> RequestOtherwise<TResult>(IRequest<TResult> request, RequestOptions? options, CancellationToken cancellationToken)
+    {
         ThrowIfStopped();
         if (cancellationToken.IsCancellationRequested)
         {

@@ -72,6 +72,10 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowNull(string parameter) => throw new ArgumentNullException(parameter);
+
     private void ThrowIfStopped()
     {
         if (Volatile.Read(ref _state) != Running)
