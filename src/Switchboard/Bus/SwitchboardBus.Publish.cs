@@ -25,7 +25,30 @@ internal sealed partial class SwitchboardBus
             {
                 StatisticsCounters.Slot counters = Counters.Local;
                 counters.EventsPublished++;
-                return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+                HandlerInvoker[] handlers = route.Handlers;
+                if (handlers.Length != 1)
+                {
+                    return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+                }
+
+                // One handler, the most common event shape: invoked here, without the loop's frame.
+                ValueTask pending;
+                try
+                {
+                    pending = handlers[0].InvokeAsync(@event, null, cancellationToken);
+                }
+                catch (Exception ex)
+                {
+                    pending = ValueTask.FromException(ex);
+                }
+
+                if (pending.IsCompletedSuccessfully)
+                {
+                    counters.HandlersInvoked++;
+                    return default;
+                }
+
+                return ContinueRegisteredAsync(route, @event, 0, pending, cancellationToken);
             }
         }
 
