@@ -151,13 +151,20 @@ internal sealed partial class SwitchboardBus
 
     private ValueTask PublishForegroundAsync(object @event, PublishOptions? options, CancellationToken cancellationToken)
     {
-        Counters.Local.EventsPublished++;
+        StatisticsCounters.Slot counters = Counters.Local;
+        counters.EventsPublished++;
         MessageRoute route = _runtime.Router.GetRoute(@event);
         HandlerErrorMode mode = options?.HandlerErrors ?? _runtime.Options.HandlerErrors;
         if (options is { CorrelationId: not null } or { Headers: not null })
         {
             MessageMetadata metadata = new(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
             return PublishRoutedAsync(route, @event, metadata, hasMetadata: true, mode, cancellationToken);
+        }
+
+        // What background workers run for every item: the same fast path as PublishAsync when it applies.
+        if (mode == _runtime.Options.HandlerErrors && route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
+        {
+            return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
         }
 
         return PublishRoutedAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
@@ -170,30 +177,26 @@ internal sealed partial class SwitchboardBus
             : SendToTransportAsync(@event, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);
 
     /// <summary>Runs one background work item on a worker of the pool.</summary>
-    internal async ValueTask RunBackgroundAsync(BackgroundQueue.WorkItem item)
+    internal ValueTask RunBackgroundAsync(in BackgroundQueue.WorkItem item)
+        => item.Message is object[] batch
+            ? RunBackgroundBatchAsync(batch, item.Options, item.CancellationToken)
+            : PublishForegroundAsync(item.Message, item.Options, item.CancellationToken); // Background is what brought it here; the rest of the options apply
+
+    private async ValueTask RunBackgroundBatchAsync(object[] batch, PublishOptions? options, CancellationToken cancellationToken)
     {
-        // The options' Background flag is what brought the item here; the foreground path reads only the rest.
-        PublishOptions? foreground = item.Options;
-        if (item.Message is object[] batch)
+        foreach (object @event in batch)
         {
-            foreach (object @event in batch)
+            try
             {
-                try
-                {
-                    await PublishForegroundAsync(@event, foreground, item.CancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    // Nobody awaits a background batch: one event's failure (HandlerErrorMode.Throw) is logged, and the
-                    // events after it are still published instead of being dropped.
-                    Observability.Log.BackgroundPublishFailed(_runtime.Logger, @event.GetType().Name, ex);
-                }
+                await PublishForegroundAsync(@event, options, cancellationToken).ConfigureAwait(false);
             }
-
-            return;
+            catch (Exception ex)
+            {
+                // Nobody awaits a background batch: one event's failure (HandlerErrorMode.Throw) is logged, and the
+                // events after it are still published instead of being dropped.
+                Observability.Log.BackgroundPublishFailed(_runtime.Logger, @event.GetType().Name, ex);
+            }
         }
-
-        await PublishForegroundAsync(item.Message, foreground, item.CancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask DispatchTopicAsync(string topic, object payload, MessageMetadata metadata, CancellationToken cancellationToken)
