@@ -20,6 +20,9 @@ internal sealed class BackgroundQueue
     // One flag per worker, written only by that worker: queued + busy workers = pending, without a shared counter.
     private readonly int[] _busy;
 
+    // Each worker's flag sits on its own cache line, so that two workers never write to the same line.
+    private const int Stride = 16;
+
     public BackgroundQueue(int capacity, int workers, ILogger logger)
     {
         _channel = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(capacity)
@@ -29,7 +32,7 @@ internal sealed class BackgroundQueue
             SingleWriter = false,
         });
         _workers = workers;
-        _busy = new int[workers];
+        _busy = new int[workers * Stride];
         _logger = logger;
     }
 
@@ -39,9 +42,9 @@ internal sealed class BackgroundQueue
         get
         {
             long pending = _channel.Reader.Count;
-            foreach (ref int busy in _busy.AsSpan())
+            for (int worker = 0; worker < _workers; worker++)
             {
-                pending += Volatile.Read(ref busy);
+                pending += Volatile.Read(ref _busy[worker * Stride]);
             }
 
             return pending;
@@ -95,10 +98,10 @@ internal sealed class BackgroundQueue
             while (true)
             {
                 // Busy before the item leaves the queue, so that Pending never misses it in between.
-                Volatile.Write(ref _busy[worker], 1);
+                Volatile.Write(ref _busy[worker * Stride], 1);
                 if (!reader.TryRead(out WorkItem item))
                 {
-                    Volatile.Write(ref _busy[worker], 0);
+                    Volatile.Write(ref _busy[worker * Stride], 0);
                     break;
                 }
 
@@ -113,7 +116,7 @@ internal sealed class BackgroundQueue
                 finally
                 {
                     item.Bus.Counters.Local.BackgroundCompleted++;
-                    Volatile.Write(ref _busy[worker], 0);
+                    Volatile.Write(ref _busy[worker * Stride], 0);
                 }
             }
         }
