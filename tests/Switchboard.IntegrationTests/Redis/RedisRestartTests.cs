@@ -1,0 +1,81 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+using Switchboard.Redis;
+using Switchboard.Transport.Conformance;
+
+namespace Switchboard.IntegrationTests.Redis;
+
+/// <summary>The transport across a real restart of the Redis server process (killed, then started again on its data).</summary>
+public sealed class RedisRestartTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task Consumer_SurvivesARedisRestart_ReconnectsAndResumes_AndTheHealthCheckReportsTheOutage()
+    {
+        await using RedisProcess redis = new();
+        await redis.StartAsync();
+        RedisTransportOptions Options() => new()
+        {
+            ConnectionString = redis.ConnectionString + ",connectTimeout=1000",
+            StreamPrefix = "restart",
+            BlockTime = TimeSpan.FromMilliseconds(50),
+            ClaimMinIdleTime = TimeSpan.FromSeconds(1),
+        };
+        Ledger ledger = new();
+        await using RedisTransport consumerTransport = new(Options());
+        await using RedisTransport senderTransport = new(Options());
+        await using IMessageBus consumer = MessageBus.Create(b => b
+            .Configure(o => o.Name = "billing")
+            .UseRedis(consumerTransport)
+            .RouteToTransport<RtOrderPlaced>("orders")
+            .Handle<RtOrderPlaced>(e => ledger.Handled(e.Id)));
+        await using IMessageBus sender = MessageBus.Create(b => b
+            .Configure(o => o.Name = "web")
+            .UseRedis(senderTransport)
+            .RouteToTransport<RtOrderPlaced>("orders"));
+        await ((Switchboard.Bus.SwitchboardBus)consumer).EnsureStartedAsync(CancellationToken.None);
+        RedisHealthCheck health = new(consumerTransport);
+
+        for (int i = 0; i < 20; i++)
+        {
+            await sender.PublishAsync(new RtOrderPlaced($"before-{i}"));
+            ledger.Published($"before-{i}");
+        }
+
+        await ledger.WaitAllHandledAsync(Patience);
+        Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        await redis.KillAsync();
+        await Eventually.TrueAsync(() => health.CheckHealthAsync(new HealthCheckContext()).Result.Status == HealthStatus.Unhealthy, Patience);
+        await redis.StartAsync();
+
+        // The caller retries a publish that failed during the outage; only publishes that returned count.
+        for (int i = 0; i < 20; i++)
+        {
+            await PublishWithRetryAsync(sender, new RtOrderPlaced($"after-{i}"));
+            ledger.Published($"after-{i}");
+        }
+
+        await ledger.WaitAllHandledAsync(Patience);
+        ledger.AssertPassRule();
+        await Eventually.TrueAsync(() => health.CheckHealthAsync(new HealthCheckContext()).Result.Status == HealthStatus.Healthy, Patience);
+    }
+
+    private static async Task PublishWithRetryAsync(IMessageBus bus, RtOrderPlaced message)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            try
+            {
+                await bus.PublishAsync(message);
+                return;
+            }
+            catch (RedisException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+}
