@@ -32,7 +32,7 @@ internal sealed partial class SwitchboardBus
                 if (!pending.IsCompletedSuccessfully)
                 {
                     counters.HandlersInvoked += i;
-                    return ContinueRegisteredAsync(route, message, i, pending, cancellationToken);
+                    return ContinueWithoutContextAsync(route, [], message, i, pending, _runtime.Options.HandlerErrors, cancellationToken);
                 }
             }
         }
@@ -40,7 +40,7 @@ internal sealed partial class SwitchboardBus
         {
             // A handler threw before returning a task: the continuation records it and runs the rest.
             counters.HandlersInvoked += i;
-            return ContinueRegisteredAsync(route, message, i, ValueTask.FromException(ex), cancellationToken);
+            return ContinueWithoutContextAsync(route, [], message, i, ValueTask.FromException(ex), _runtime.Options.HandlerErrors, cancellationToken);
         }
 
         counters.HandlersInvoked += handlers.Length;
@@ -48,17 +48,25 @@ internal sealed partial class SwitchboardBus
     }
 
     /// <summary>
-    /// Finishes <see cref="InvokeRegisteredHandlers"/> once handler <paramref name="index"/> did not complete synchronously:
-    /// awaits it, then runs the rest, isolating and recording errors. Deliberately small, because its state machine is
-    /// what an asynchronous handler costs in allocation.
+    /// Finishes a context-free dispatch once handler <paramref name="index"/> did not complete synchronously: awaits it,
+    /// then runs the rest (the route's handlers, then <paramref name="subscribers"/>), isolating and recording errors.
+    /// Deliberately small, because its state machine is what an asynchronous handler costs in allocation.
     /// </summary>
-    private async ValueTask ContinueRegisteredAsync(MessageRoute route, object message, int index, ValueTask pending, CancellationToken cancellationToken)
+    private async ValueTask ContinueWithoutContextAsync(
+        MessageRoute route,
+        HandlerInvoker[] subscribers,
+        object message,
+        int index,
+        ValueTask pending,
+        HandlerErrorMode mode,
+        CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         List<Exception>? errors = null;
         try
         {
             HandlerInvoker[] handlers = route.Handlers;
+            int total = handlers.Length + subscribers.Length;
             while (true)
             {
                 try
@@ -67,19 +75,29 @@ internal sealed partial class SwitchboardBus
                 }
                 catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
                 {
-                    RecordHandlerError(handlers[index], route.TypeName, null, ex, null);
+                    RecordHandlerError(HandlerAt(handlers, subscribers, index), route.TypeName, null, ex, null);
                     (errors ??= []).Add(ex);
                 }
 
                 Counters.Local.HandlersInvoked++;
-                if (++index == handlers.Length)
+                HandlerInvoker? next = null;
+                while (++index < total)
+                {
+                    next = HandlerAt(handlers, subscribers, index);
+                    if (next.Subscription is not { IsActive: false })
+                    {
+                        break;
+                    }
+                }
+
+                if (index >= total)
                 {
                     break;
                 }
 
                 try
                 {
-                    pending = handlers[index].InvokeAsync(message, null, cancellationToken);
+                    pending = next!.InvokeAsync(message, null, cancellationToken);
                 }
                 catch (Exception ex)
                 {
@@ -92,11 +110,14 @@ internal sealed partial class SwitchboardBus
             _inFlight.Exit();
         }
 
-        if (errors is not null && _runtime.Options.HandlerErrors == HandlerErrorMode.Throw)
+        if (errors is not null && mode == HandlerErrorMode.Throw)
         {
             throw new AggregateException($"{errors.Count} handler(s) of {route.MessageType.Name} failed.", errors);
         }
     }
+
+    private static HandlerInvoker HandlerAt(HandlerInvoker[] handlers, HandlerInvoker[] subscribers, int index)
+        => index < handlers.Length ? handlers[index] : subscribers[index - handlers.Length];
 
     /// <summary>
     /// Fans a message out to its route's handlers and the runtime subscribers. The fast path (no context, no listener, all
@@ -108,7 +129,7 @@ internal sealed partial class SwitchboardBus
         SubscriptionTable.Matched dynamic = subscriptions.IsEmpty ? SubscriptionTable.Matched.None : route.Subscribers(subscriptions);
         if (hasMetadata || route.NeedsContext || dynamic.NeedsContext || Observed)
         {
-            return DispatchFullAsync(route, dynamic, message, metadata, mode, resuming: false, 0, default, 0, cancellationToken);
+            return DispatchFullAsync(route, dynamic, message, metadata, mode, cancellationToken);
         }
 
         HandlerInvoker[] handlers = route.Handlers;
@@ -117,7 +138,7 @@ internal sealed partial class SwitchboardBus
         int invoked = 0;
         for (int i = 0; i < total; i++)
         {
-            HandlerInvoker handler = i < handlers.Length ? handlers[i] : extra[i - handlers.Length];
+            HandlerInvoker handler = HandlerAt(handlers, extra, i);
             if (handler.Subscription is { IsActive: false })
             {
                 continue;
@@ -135,7 +156,8 @@ internal sealed partial class SwitchboardBus
 
             if (!pending.IsCompletedSuccessfully)
             {
-                return DispatchFullAsync(route, dynamic, message, metadata, mode, resuming: true, i, pending, invoked, cancellationToken);
+                Counters.Local.HandlersInvoked += invoked;
+                return ContinueWithoutContextAsync(route, extra, message, i, pending, mode, cancellationToken);
             }
 
             invoked++;
@@ -145,64 +167,32 @@ internal sealed partial class SwitchboardBus
         return default;
     }
 
-    /// <summary>
-    /// The full dispatch: context, spans, error collection. With <paramref name="resuming"/> the fast path hands over
-    /// handler <paramref name="start"/>, whose task <paramref name="pending"/> was not complete when it looked; it may have
-    /// completed since, so the caller says it is resuming instead of this method asking the task again (which would
-    /// invoke that handler a second time).
-    /// </summary>
+    /// <summary>The full dispatch: context, spans, error collection, cascades.</summary>
     private async ValueTask DispatchFullAsync(
         MessageRoute route,
         SubscriptionTable.Matched dynamic,
         object message,
         MessageMetadata metadata,
         HandlerErrorMode mode,
-        bool resuming,
-        int start,
-        ValueTask pending,
-        int invokedBefore,
         CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         List<Exception>? errors = null;
         MessageContext? context = null;
-        Activity? activity = !resuming && _runtime.Tracing ? StartActivity("publish", route.TypeName, ActivityKind.Producer, metadata) : null;
+        Activity? activity = _runtime.Tracing ? StartActivity("publish", route.TypeName, ActivityKind.Producer, metadata) : null;
         try
         {
-            if (invokedBefore > 0)
-            {
-                Counters.Local.HandlersInvoked += invokedBefore;
-            }
-
             HandlerInvoker[] handlers = route.Handlers;
             HandlerInvoker[] extra = dynamic.Handlers;
             int total = handlers.Length + extra.Length;
-            int index = start;
-            if (resuming)
-            {
-                // The fast path handed over a handler that did not complete synchronously: finish it first.
-                Counters.Local.HandlersInvoked++;
-                HandlerInvoker handler = index < handlers.Length ? handlers[index] : extra[index - handlers.Length];
-                try
-                {
-                    await pending.ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-                {
-                    RecordHandlerError(handler, route.TypeName, null, ex, null);
-                    (errors ??= []).Add(ex);
-                }
-
-                index++;
-            }
-            else if (route.NeedsContext || dynamic.NeedsContext || metadata.MessageId is not null || metadata.CorrelationId is not null || metadata.Headers is not null)
+            if (route.NeedsContext || dynamic.NeedsContext || metadata.MessageId is not null || metadata.CorrelationId is not null || metadata.Headers is not null)
             {
                 context = RentContext(message, metadata);
             }
 
-            for (; index < total; index++)
+            for (int index = 0; index < total; index++)
             {
-                HandlerInvoker handler = index < handlers.Length ? handlers[index] : extra[index - handlers.Length];
+                HandlerInvoker handler = HandlerAt(handlers, extra, index);
                 if (handler.Subscription is { IsActive: false })
                 {
                     continue;

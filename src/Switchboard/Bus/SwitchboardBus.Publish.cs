@@ -48,7 +48,7 @@ internal sealed partial class SwitchboardBus
                     return default;
                 }
 
-                return ContinueRegisteredAsync(route, @event, 0, pending, cancellationToken);
+                return ContinueWithoutContextAsync(route, [], @event, 0, pending, _runtime.Options.HandlerErrors, cancellationToken);
             }
         }
 
