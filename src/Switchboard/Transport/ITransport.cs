@@ -48,7 +48,10 @@ public interface ITransport : IAsyncDisposable
     IDeadLetterQueue GetDeadLetterQueue(string destination, string consumerGroup);
 }
 
-/// <summary>Receives messages for one consumer of one consumer group.</summary>
+/// <summary>
+/// Receives messages for one consumer of one consumer group. The bus calls <see cref="ReceiveAsync"/> from one loop, never
+/// concurrently, and settles the messages it returned from several workers, possibly concurrently and in any order.
+/// </summary>
 public interface ITransportReceiver : IAsyncDisposable
 {
     /// <summary>Waits for the next message.</summary>
