@@ -5,6 +5,15 @@ using Switchboard;
 // and ExecuteAsync goes through the in-memory queue and response store. No server, no configuration.
 //
 //   dotnet run --project samples/Switchboard.Samples.Orders
+//
+// Across two processes over Redis: `-- --redis 127.0.0.1:6379 worker` in one terminal, `-- --redis 127.0.0.1:6379` in another.
+
+if (args.Contains("--redis"))
+{
+    // The same orders across two processes over Redis Streams: see OverRedis.cs.
+    await OverRedis.RunAsync(args);
+    return;
+}
 
 Console.WriteLine("Switchboard order scenario: one process, in-memory queue and response store, no server.");
 
