@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using StackExchange.Redis;
 using Switchboard.Transport;
 
@@ -23,6 +24,7 @@ public sealed class RedisTransport : ITransport
 {
     private readonly Task<IConnectionMultiplexer> _connecting;
     private readonly bool _ownsConnection;
+    private readonly ConcurrentDictionary<string, SendNotifier> _notifiers = new(StringComparer.Ordinal);
     private int _disposed;
 
     /// <summary>Creates a transport that connects with <see cref="RedisTransportOptions.ConnectionString"/> and owns that connection.</summary>
@@ -81,7 +83,7 @@ public sealed class RedisTransport : ITransport
             maxLength: Options.StreamMaxLength,
             useApproximateMaxLength: true).WaitAsync(cancellationToken).ConfigureAwait(false);
         // Wakes idle receivers now; a lost notification only costs one BlockTime.
-        await connection.GetSubscriber().PublishAsync(RedisKeys.Notify(Options.StreamPrefix, message.Destination), 1, CommandFlags.FireAndForget).ConfigureAwait(false);
+        _notifiers.GetOrAdd(message.Destination, static (destination, state) => new SendNotifier(state.Connection.GetSubscriber(), RedisKeys.Notify(state.Prefix, destination)), (Connection: connection, Prefix: Options.StreamPrefix)).Signal();
     }
 
     /// <inheritdoc />
