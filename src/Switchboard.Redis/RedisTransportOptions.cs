@@ -37,8 +37,9 @@ public sealed class RedisTransportOptions
 
     /// <summary>
     /// Gets or sets how long an entry must have been pending, unacknowledged, before another consumer reclaims it. It
-    /// must be longer than the longest handler run (plus its retries' delays are not counted: a retry re-claims its entry),
-    /// otherwise a slow handler's message is delivered a second time while it still runs.
+    /// must be longer than the longest handler run plus the time an entry read ahead (<see cref="BatchSize"/>) waits for a
+    /// worker, otherwise a message is delivered a second time while the first consumer still holds it. Retry delays do not
+    /// count: a retry claims its entry again when its delay is over.
     /// </summary>
     /// <value>The default value is 60 seconds.</value>
     public TimeSpan ClaimMinIdleTime { get; set; } = TimeSpan.FromSeconds(60);
