@@ -158,7 +158,11 @@ public sealed class RedisTransport : ITransport
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
-        => await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+    {
+        IConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
+        RedisDiagnostics.Observe(connection);
+        return connection;
+    }
 }
 
 /// <summary>How far one consumer group is on one destination.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
 using Switchboard.Redis;
@@ -13,6 +14,27 @@ public sealed class RedisRestartTests
     [Fact]
     public async Task Consumer_SurvivesARedisRestart_ReconnectsAndResumes_AndTheHealthCheckReportsTheOutage()
     {
+        long failures = 0, restorations = 0;
+        using MeterListener listener = new();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.redis.connection.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name.EndsWith(".failures", StringComparison.Ordinal))
+            {
+                Interlocked.Add(ref failures, value);
+            }
+            else
+            {
+                Interlocked.Add(ref restorations, value);
+            }
+        });
+        listener.Start();
         await using RedisProcess redis = new();
         await redis.StartAsync();
         RedisTransportOptions Options() => new()
@@ -60,6 +82,8 @@ public sealed class RedisRestartTests
         await ledger.WaitAllHandledAsync(Patience);
         ledger.AssertPassRule();
         await Eventually.TrueAsync(() => health.CheckHealthAsync(new HealthCheckContext()).Result.Status == HealthStatus.Healthy, Patience);
+        // The outage is also counted on the Switchboard meter (other tests' connections may add to it, never subtract).
+        await Eventually.TrueAsync(() => Interlocked.Read(ref failures) >= 1 && Interlocked.Read(ref restorations) >= 1, Patience, () => $"failures {failures}, restorations {restorations}");
     }
 
     private static async Task PublishWithRetryAsync(IMessageBus bus, RtOrderPlaced message)
