@@ -118,6 +118,15 @@ internal static class MarkdownReport
         md.AppendLine("exactly the handlers the case promises.");
         md.AppendLine();
 
+        md.AppendLine("## Brokers");
+        md.AppendLine();
+        md.AppendLine("Transports are measured by their own harnesses, against a real server on loopback, side by side with the raw client");
+        md.AppendLine("doing the same work; each transport's guide has the table and the command:");
+        md.AppendLine();
+        md.AppendLine("- Redis Streams: [docs/transports/redis.md](transports/redis.md#performance) (end-to-end throughput against a raw");
+        md.AppendLine("  XADD + XREADGROUP + XACK loop; request/response p50/p99 against a store polled every 100 ms).");
+        md.AppendLine();
+
         md.AppendLine("## Machine");
         md.AppendLine();
         Host h = r.Host;
