@@ -6,11 +6,12 @@ namespace Switchboard.Dispatch;
 /// </summary>
 internal abstract class HandlerInvoker
 {
-    protected HandlerInvoker(Type messageType, string name, bool needsContext)
+    protected HandlerInvoker(Type messageType, string name, bool needsContext, Type? resultType = null)
     {
         MessageType = messageType;
         Name = name;
         NeedsContext = needsContext;
+        ResultType = resultType;
     }
 
     /// <summary>Gets the type the handler was registered for; derived messages reach it too when published.</summary>
@@ -22,8 +23,8 @@ internal abstract class HandlerInvoker
     /// <summary>Gets whether the handler reads the <see cref="MessageContext"/>; delegate handlers without one skip creating it.</summary>
     public bool NeedsContext { get; }
 
-    /// <summary>Gets the result type, or <see langword="null"/> for a handler without a result.</summary>
-    public virtual Type? ResultType => null;
+    /// <summary>Gets the result type, or <see langword="null"/> for a handler without a result. A field, not a virtual property: the request fast path reads it.</summary>
+    public Type? ResultType { get; }
 
     /// <summary>Gets the subscription this handler belongs to, for runtime subscriptions; it may have been disposed.</summary>
     public Subscription? Subscription { get; init; }
@@ -43,11 +44,9 @@ internal abstract class HandlerInvoker
 internal abstract class ResultHandlerInvoker<TResult> : HandlerInvoker
 {
     protected ResultHandlerInvoker(Type messageType, string name, bool needsContext)
-        : base(messageType, name, needsContext)
+        : base(messageType, name, needsContext, typeof(TResult))
     {
     }
-
-    public override Type? ResultType => typeof(TResult);
 
     public abstract ValueTask<TResult> InvokeTypedAsync(object message, MessageContext? context, CancellationToken cancellationToken);
 
