@@ -25,18 +25,7 @@ internal sealed partial class SwitchboardBus
                 StatisticsCounters.Slot counters = Counters.Local;
                 counters.CommandsSent++;
                 counters.HandlersInvoked++;
-                ValueTask pending;
-                try
-                {
-                    pending = handler.InvokeAsync(command, null, cancellationToken);
-                }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-                {
-                    CountHandlerError(route.TypeName, ex);
-                    throw;
-                }
-
-                return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+                return InvokeWithoutContext(route, handler, command, cancellationToken);
             }
         }
 
@@ -193,23 +182,30 @@ internal sealed partial class SwitchboardBus
         if (!hasMetadata && !handler.NeedsContext && !Observed)
         {
             Counters.Local.HandlersInvoked++;
-            ValueTask pending;
-            try
-            {
-                pending = handler.InvokeAsync(command, null, cancellationToken);
-            }
-            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-            {
-                CountHandlerError(route.TypeName, ex);
-                throw;
-            }
-
-            return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+            return InvokeWithoutContext(route, handler, command, cancellationToken);
         }
 
         return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));
 
         static async ValueTask DiscardResult(ValueTask<object?> pending) => await pending.ConfigureAwait(false);
+    }
+
+    /// <summary>Invokes a command's handler without a context; its exception is counted and reaches the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTask InvokeWithoutContext(MessageRoute route, HandlerInvoker handler, object command, CancellationToken cancellationToken)
+    {
+        ValueTask pending;
+        try
+        {
+            pending = handler.InvokeAsync(command, null, cancellationToken);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            CountHandlerError(route.TypeName, ex);
+            throw;
+        }
+
+        return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
     private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, string typeName, CancellationToken cancellationToken)
