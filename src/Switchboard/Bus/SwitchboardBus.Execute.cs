@@ -53,7 +53,14 @@ internal sealed partial class SwitchboardBus
     {
         using Activity? activity = _runtime.Tracing ? StartActivity("send", destination, ActivityKind.Producer, metadata) : null;
         TransportMessage outgoing = _runtime.Codec.Encode(message, destination, metadata, replyTo, responseTtl, null);
-        activity?.SetTag(SwitchboardDiagnostics.Tags.BodySize, outgoing.Body.Length);
+        if (activity is not null)
+        {
+            // The broker is the messaging system of a send (OpenTelemetry: messaging.system = redis, rabbitmq, ...).
+            activity.SetTag(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name);
+            activity.SetTag(SwitchboardDiagnostics.Tags.BodySize, outgoing.Body.Length);
+            activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, outgoing.MessageId);
+        }
+
         await _runtime.Transport.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         _runtime.TransportCounters.Sent();
         if (SwitchboardDiagnostics.SentMessages.Enabled)

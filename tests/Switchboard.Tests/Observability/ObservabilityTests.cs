@@ -168,6 +168,8 @@ public sealed class ObservabilityTests : IDisposable
         List<Activity> all = [.. _stopped];
         Activity send = Assert.Single(SpansOf(name), s => s.DisplayName == $"send {name}");
         Assert.Equal(ActivityKind.Producer, send.Kind);
+        Assert.Equal("inmemory", send.GetTagItem("messaging.system"));
+        Assert.NotNull(send.GetTagItem("messaging.message.id"));
         Activity receive = Assert.Single(all, s => s.DisplayName == $"receive {name}");
         Assert.Equal(ActivityKind.Consumer, receive.Kind);
         Assert.Equal(send.TraceId, receive.TraceId);
