@@ -18,6 +18,8 @@ scripts/servers.sh start || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 
 trap 'scripts/servers.sh stop' EXIT
 # The integration tests connect here (scripts/servers.sh starts Redis on this loopback port).
 export SWITCHBOARD_REDIS="127.0.0.1:${SWITCHBOARD_REDIS_PORT:-6399}"
+# scripts/servers.sh starts a RabbitMQ node on this loopback port; guest is allowed on loopback only.
+export SWITCHBOARD_RABBITMQ="amqp://guest:guest@127.0.0.1:${SWITCHBOARD_RABBITMQ_PORT:-5679}/"
 
 dotnet test Switchboard.slnx \
   --configuration Release \
