@@ -1,0 +1,319 @@
+using System.Collections.Concurrent;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using Switchboard.Transport;
+
+namespace Switchboard.RabbitMQ;
+
+/// <summary>
+/// A transport over RabbitMQ: one exchange, one durable queue per consumer group and destination bound with the
+/// destination as routing key, publisher confirms with <c>mandatory</c> on every send, manual acknowledgement after the
+/// handlers succeeded, retries through a per-queue delay queue and a dead-letter queue per group.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A send completes when the broker confirmed it; a message no queue is bound for is returned by the broker and the send
+/// fails with <see cref="InvalidOperationException"/>. Each queue has its dead-letter queue set as its dead-letter target,
+/// so a message the broker itself rejects (a quorum queue's delivery limit) is moved there, not dropped.
+/// </para>
+/// <para>
+/// A retry publishes a copy, confirmed, to <c>{queue}.delay</c> with the delay as its per-message TTL and the delivery
+/// count in a header; that queue dead-letters expired messages back into the group's queue. Only then is the original
+/// acknowledged: a process that dies in between leaves the original unacknowledged (delivered again), never nothing.
+/// </para>
+/// </remarks>
+public sealed class RabbitMqTransport : ITransport
+{
+    private readonly ConnectionFactory _factory;
+    private readonly ConcurrentQueue<IChannel> _publishChannels = new();
+    private readonly ConcurrentDictionary<string, byte> _declaredQueues = new(StringComparer.Ordinal);
+    private readonly Lock _connectLock = new();
+    private readonly SemaphoreSlim _topologyLock = new(1, 1);
+    private Task<IConnection> _connecting;
+    private int _exchangeDeclared;
+    private int _disposed;
+
+    /// <summary>Creates a transport that connects to <see cref="RabbitMqTransportOptions.Uri"/> and owns that connection.</summary>
+    /// <param name="options">The options; they are copied and validated.</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public RabbitMqTransport(RabbitMqTransportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options.Clone();
+        _factory = new ConnectionFactory
+        {
+            Uri = Options.Uri!,
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+            ClientProvidedName = Options.ConnectionName,
+        };
+        _connecting = ConnectAsync();
+    }
+
+    /// <inheritdoc />
+    public string Name => "rabbitmq";
+
+    /// <inheritdoc />
+    /// <remarks>Durable queues and persistent messages; the delay of a retry is the broker's (a delay queue with per-message TTL).</remarks>
+    public TransportCapabilities Capabilities => TransportCapabilities.Durable | TransportCapabilities.NativeDelay;
+
+    internal RabbitMqTransportOptions Options { get; }
+
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Gets the queues this transport declared (tests delete them afterwards).</summary>
+    internal ICollection<string> DeclaredQueues => _declaredQueues.Keys;
+
+    /// <summary>Returns the transport's connection, once it is established; a failed attempt is retried on the next call.</summary>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>The connection.</returns>
+    public Task<IConnection> GetConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        Task<IConnection> connecting = Volatile.Read(ref _connecting);
+        if (connecting.IsFaulted || connecting.IsCanceled)
+        {
+            lock (_connectLock)
+            {
+                if (ReferenceEquals(_connecting, connecting))
+                {
+                    _connecting = ConnectAsync();
+                }
+
+                connecting = _connecting;
+            }
+        }
+
+        return connecting.WaitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask SendAsync(TransportMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        await EnsureExchangeAsync(cancellationToken).ConfigureAwait(false);
+        string routingKey = Options.ExchangeType == RabbitMqExchangeType.Fanout ? string.Empty : message.Destination;
+        await PublishAsync(Options.ExchangeName, routingKey, RabbitMqWire.ToProperties(message), message.Body, message.MessageId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ITransportReceiver> CreateReceiverAsync(ReceiverOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        await DeclareGroupAsync(options.Destination, options.ConsumerGroup, cancellationToken).ConfigureAwait(false);
+        IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        ushort prefetch = Options.Prefetch ?? (ushort)Math.Clamp(options.Prefetch, 1, ushort.MaxValue);
+        RabbitMqReceiver receiver = new(this, options.Destination, options.ConsumerGroup, options.ConsumerName);
+        await receiver.StartAsync(connection, prefetch, cancellationToken).ConfigureAwait(false);
+        return receiver;
+    }
+
+    /// <inheritdoc />
+    public IDeadLetterQueue GetDeadLetterQueue(string destination, string consumerGroup)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentException.ThrowIfNullOrEmpty(consumerGroup);
+        return new RabbitMqDeadLetterQueue(this, destination, consumerGroup);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        while (_publishChannels.TryDequeue(out IChannel? channel))
+        {
+            await CloseQuietlyAsync(channel).ConfigureAwait(false);
+        }
+
+        try
+        {
+            IConnection connection = await _connecting.ConfigureAwait(false);
+            await connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            connection.Dispose();
+        }
+        catch (Exception ex) when (ex is BrokerUnreachableException or OperationInterruptedException or IOException or InvalidOperationException or AlreadyClosedException)
+        {
+            // Never connected, or already gone: nothing to close.
+        }
+
+        _topologyLock.Dispose();
+    }
+
+    /// <summary>Publishes on a pooled confirm channel and waits for the confirm; a return or a nack is a failure.</summary>
+    internal async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
+    {
+        IChannel channel = await RentPublishChannelAsync(cancellationToken).ConfigureAwait(false);
+        bool reusable = false;
+        try
+        {
+            await channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, body, cancellationToken).ConfigureAwait(false);
+            reusable = true;
+        }
+        catch (PublishException ex) when (ex.IsReturn)
+        {
+            reusable = true;
+            throw new InvalidOperationException(
+                $"RabbitMQ returned message '{messageId}' as unroutable: no queue is bound to exchange '{exchange}' for routing key '{routingKey}'. " +
+                "Start a consumer of that destination first (its queue is declared when it starts), or declare and bind the queue.", ex);
+        }
+        catch (PublishException ex)
+        {
+            reusable = true;
+            throw new InvalidOperationException($"RabbitMQ did not confirm message '{messageId}' sent to exchange '{exchange}' (nack): it may not be stored; send it again.", ex);
+        }
+        finally
+        {
+            if (reusable && channel.IsOpen && _publishChannels.Count < Options.PublishChannelPoolSize && !IsDisposed)
+            {
+                _publishChannels.Enqueue(channel);
+            }
+            else
+            {
+                await CloseQuietlyAsync(channel).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Declares the exchange, the group's queue (bound), its delay queue and its dead-letter queue.</summary>
+    internal async Task DeclareGroupAsync(string destination, string group, CancellationToken cancellationToken)
+    {
+        if (!Options.CreateTopology)
+        {
+            return;
+        }
+
+        await EnsureExchangeAsync(cancellationToken).ConfigureAwait(false);
+        string queue = RabbitMqWire.Queue(destination, group);
+        string delay = RabbitMqWire.DelayQueue(destination, group);
+        string deadLetters = RabbitMqWire.DeadLetterQueue(destination, group);
+        IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        IChannel channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The dead-letter queue is always classic: it is browsed by get-and-requeue, which a quorum queue's delivery limit would punish.
+            await channel.QueueDeclareAsync(deadLetters, durable: true, exclusive: false, autoDelete: false, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _declaredQueues.TryAdd(deadLetters, 0);
+            Dictionary<string, object?> arguments = new(StringComparer.Ordinal)
+            {
+                ["x-dead-letter-exchange"] = string.Empty,
+                ["x-dead-letter-routing-key"] = deadLetters,
+            };
+            if (Options.QuorumQueues)
+            {
+                arguments["x-queue-type"] = "quorum";
+            }
+
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, arguments: arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _declaredQueues.TryAdd(queue, 0);
+            // Expired retries go back to the group's queue only, never through the exchange that other groups read.
+            Dictionary<string, object?> delayArguments = new(StringComparer.Ordinal)
+            {
+                ["x-dead-letter-exchange"] = string.Empty,
+                ["x-dead-letter-routing-key"] = queue,
+            };
+            await channel.QueueDeclareAsync(delay, durable: true, exclusive: false, autoDelete: false, arguments: delayArguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _declaredQueues.TryAdd(delay, 0);
+            string bindingKey = Options.ExchangeType == RabbitMqExchangeType.Fanout ? string.Empty : destination;
+            await channel.QueueBindAsync(queue, Options.ExchangeName, bindingKey, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CloseQuietlyAsync(channel).ConfigureAwait(false);
+        }
+    }
+
+    internal static async Task CloseQuietlyAsync(IChannel channel)
+    {
+        try
+        {
+            if (channel.IsOpen)
+            {
+                await channel.CloseAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationInterruptedException or AlreadyClosedException or IOException or ObjectDisposedException or TimeoutException or OperationCanceledException)
+        {
+            // Closing a channel on a connection that is going away: the broker has already released it.
+        }
+
+        channel.Dispose();
+    }
+
+    private async Task EnsureExchangeAsync(CancellationToken cancellationToken)
+    {
+        if (!Options.CreateTopology || Volatile.Read(ref _exchangeDeclared) != 0)
+        {
+            return;
+        }
+
+        await _topologyLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_exchangeDeclared != 0)
+            {
+                return;
+            }
+
+            IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+            IChannel channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                string type = Options.ExchangeType switch
+                {
+                    RabbitMqExchangeType.Direct => global::RabbitMQ.Client.ExchangeType.Direct,
+                    RabbitMqExchangeType.Fanout => global::RabbitMQ.Client.ExchangeType.Fanout,
+                    _ => global::RabbitMQ.Client.ExchangeType.Topic,
+                };
+                await channel.ExchangeDeclareAsync(Options.ExchangeName, type, durable: true, autoDelete: false, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+                Volatile.Write(ref _exchangeDeclared, 1);
+            }
+            finally
+            {
+                await CloseQuietlyAsync(channel).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _topologyLock.Release();
+        }
+    }
+
+    private async Task<IChannel> RentPublishChannelAsync(CancellationToken cancellationToken)
+    {
+        while (_publishChannels.TryDequeue(out IChannel? pooled))
+        {
+            if (pooled.IsOpen)
+            {
+                return pooled;
+            }
+
+            await CloseQuietlyAsync(pooled).ConfigureAwait(false);
+        }
+
+        IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IConnection> ConnectAsync()
+    {
+        try
+        {
+            return await _factory.CreateConnectionAsync().ConfigureAwait(false);
+        }
+        catch (BrokerUnreachableException ex)
+        {
+            // The host and port only: the URI carries the credentials.
+            throw new InvalidOperationException($"RabbitMQ at {Options.Uri!.Host}:{Options.Uri.Port} is unreachable ({ex.InnerException?.GetType().Name ?? ex.GetType().Name}); the next call tries again.", ex);
+        }
+    }
+}
