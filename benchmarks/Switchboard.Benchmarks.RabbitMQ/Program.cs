@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using Switchboard;
+using Switchboard.RabbitMQ;
+
+// Usage: dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.RabbitMQ -- [amqp-uri] [messages] [producers]
+// Measures end-to-end throughput in one run against one broker: publish with a confirm awaited per message, persistent,
+// mandatory → delivered with the same prefetch → handled → acknowledged one by one. Contenders:
+//   1. raw RabbitMQ.Client 7 doing that work by hand (one exchange, one queue, confirm-tracking channels);
+//   2. Switchboard: publish on one bus, handled and acknowledged on another.
+// Each uses the same message size, prefetch and number of concurrent producers (each awaiting its own confirms).
+// MassTransit.RabbitMQ and WolverineFx.RabbitMQ are not in this harness yet (see docs/transports/rabbitmq.md).
+Uri uri = new(args.Length > 0 ? args[0] : "amqp://guest:guest@127.0.0.1:5672/");
+int messages = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
+int producers = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
+const ushort prefetch = 64;
+string run = "bench-" + Guid.NewGuid().ToString("N")[..8];
+
+Console.WriteLine($"RabbitMQ at {uri.Host}:{uri.Port}; {messages} messages, {producers} producers awaiting confirms, prefetch {prefetch}; {Environment.ProcessorCount} cores");
+
+await RawAsync(uri, $"{run}-warm-raw", 2000, producers, prefetch);
+await BusAsync(uri, $"{run}-warm-bus", 2000, producers, prefetch);
+List<double> raw = [], bus = [];
+for (int i = 0; i < 3; i++)
+{
+    raw.Add(await RawAsync(uri, $"{run}-raw{i}", messages, producers, prefetch));
+    bus.Add(await BusAsync(uri, $"{run}-bus{i}", messages, producers, prefetch));
+}
+
+double rawRate = Median(raw), busRate = Median(bus);
+Console.WriteLine();
+Console.WriteLine("| throughput (median of 3) | messages/s | ratio |");
+Console.WriteLine("|---|---:|---:|");
+Console.WriteLine($"| raw RabbitMQ.Client 7: confirm → consume → ack | {rawRate:N0} | 100 % |");
+Console.WriteLine($"| Switchboard publish → handle → ack | {busRate:N0} | {busRate / rawRate:P0} |");
+return;
+
+static async Task<double> RawAsync(Uri uri, string name, int count, int producers, ushort prefetch)
+{
+    ConnectionFactory factory = new() { Uri = uri };
+    await using IConnection producerConnection = await factory.CreateConnectionAsync();
+    await using IConnection consumerConnection = await factory.CreateConnectionAsync();
+    await using IChannel setup = await consumerConnection.CreateChannelAsync();
+    await setup.ExchangeDeclareAsync(name, ExchangeType.Topic, durable: true);
+    await setup.QueueDeclareAsync(name + ".q", durable: true, exclusive: false, autoDelete: false);
+    await setup.QueueBindAsync(name + ".q", name, "orders");
+
+    await using IChannel consumerChannel = await consumerConnection.CreateChannelAsync();
+    await consumerChannel.BasicQosAsync(0, prefetch, false);
+    int handled = 0;
+    TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    AsyncEventingBasicConsumer consumer = new(consumerChannel);
+    consumer.ReceivedAsync += async (_, delivery) =>
+    {
+        _ = delivery.Body.ToArray();
+        await consumerChannel.BasicAckAsync(delivery.DeliveryTag, multiple: false);
+        if (Interlocked.Increment(ref handled) == count)
+        {
+            done.TrySetResult();
+        }
+    };
+    await consumerChannel.BasicConsumeAsync(name + ".q", autoAck: false, consumer);
+
+    byte[] body = "{\"orderId\":\"ord-1\",\"amountCents\":1999}"u8.ToArray();
+    Stopwatch clock = Stopwatch.StartNew();
+    int next = 0;
+    Task[] senders = new Task[producers];
+    for (int p = 0; p < producers; p++)
+    {
+        senders[p] = Task.Run(async () =>
+        {
+            await using IChannel channel = await producerConnection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                BasicProperties properties = new()
+                {
+                    Persistent = true,
+                    MessageId = Guid.NewGuid().ToString("N"),
+                    ContentType = "application/json",
+                    Headers = new Dictionary<string, object?> { ["ce-type"] = "OrderCreated", ["ce-id"] = "x" },
+                };
+                await channel.BasicPublishAsync(name, "orders", mandatory: true, properties, body);
+            }
+        });
+    }
+
+    await Task.WhenAll(senders);
+    await done.Task;
+    double rate = count / clock.Elapsed.TotalSeconds;
+    await setup.QueueDeleteAsync(name + ".q");
+    await setup.ExchangeDeleteAsync(name);
+    return rate;
+}
+
+static async Task<double> BusAsync(Uri uri, string exchange, int count, int producers, ushort prefetch)
+{
+    int handled = 0;
+    TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    RabbitMqTransportOptions Options() => new() { Uri = uri, ExchangeName = exchange, Prefetch = prefetch, PublishChannelPoolSize = producers };
+    await using RabbitMqTransport consumerTransport = new(Options());
+    await using RabbitMqTransport producerTransport = new(Options());
+    await using IMessageBus consumer = MessageBus.Create(b => b
+        .Configure(o => o.Name = "billing")
+        .UseRabbitMq(consumerTransport)
+        .RouteToTransport<BenchOrderCreated>("orders")
+        .Handle<BenchOrderCreated>(_ =>
+        {
+            if (Interlocked.Increment(ref handled) == count)
+            {
+                done.TrySetResult();
+            }
+        }));
+    await using IMessageBus producer = MessageBus.Create(b => b
+        .Configure(o => o.Name = "web")
+        .UseRabbitMq(producerTransport)
+        .RouteToTransport<BenchOrderCreated>("orders"));
+    await Task.Delay(500); // the consumer's queue declared and bound
+
+    Stopwatch clock = Stopwatch.StartNew();
+    BenchOrderCreated message = new("ord-1", 1999);
+    int next = 0;
+    Task[] senders = new Task[producers];
+    for (int p = 0; p < producers; p++)
+    {
+        senders[p] = Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                await producer.PublishAsync(message);
+            }
+        });
+    }
+
+    await Task.WhenAll(senders);
+    await done.Task;
+    // Handled is not enough: count until the last acknowledgement.
+    while (consumer.GetStatistics().Transports["rabbitmq"].Acknowledged < count)
+    {
+        await Task.Delay(1);
+    }
+
+    double rate = count / clock.Elapsed.TotalSeconds;
+    string[] consumerTransportQueues = ["orders.billing", "orders.billing.delay", "orders.billing.dlq"];
+    await producer.DisposeAsync();
+    await consumer.DisposeAsync();
+    ConnectionFactory factory = new() { Uri = uri };
+    await using IConnection connection = await factory.CreateConnectionAsync();
+    await using IChannel cleanup = await connection.CreateChannelAsync();
+    foreach (string queue in consumerTransportQueues)
+    {
+        await cleanup.QueueDeleteAsync(queue);
+    }
+
+    await cleanup.ExchangeDeleteAsync(exchange);
+    return rate;
+}
+
+static double Median(List<double> values)
+{
+    double[] sorted = [.. values.Order()];
+    return sorted[sorted.Length / 2];
+}
+
+public sealed record BenchOrderCreated(string OrderId, long AmountCents);
