@@ -1,17 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
+using MassTransit;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Switchboard;
+using Switchboard.Benchmarks.RabbitMQ;
 using Switchboard.RabbitMQ;
 
 // Usage: dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.RabbitMQ -- [amqp-uri] [messages] [producers]
 // Measures end-to-end throughput in one run against one broker: publish with a confirm awaited per message, persistent,
 // mandatory → delivered with the same prefetch → handled → acknowledged one by one. Contenders:
 //   1. raw RabbitMQ.Client 7 doing that work by hand (one exchange, one queue, confirm-tracking channels);
-//   2. Switchboard: publish on one bus, handled and acknowledged on another.
+//   2. Switchboard: publish on one bus, handled and acknowledged on another;
+//   3. MassTransit.RabbitMQ 8.5 (the last free line): Publish (publisher confirmation on, its default) → a receive
+//      endpoint with the same prefetch.
 // Each uses the same message size, prefetch and number of concurrent producers (each awaiting its own confirms).
-// MassTransit.RabbitMQ and WolverineFx.RabbitMQ are not in this harness yet (see docs/transports/rabbitmq.md).
+// WolverineFx.RabbitMQ is not in this harness yet (see docs/transports/rabbitmq.md).
 Uri uri = new(args.Length > 0 ? args[0] : "amqp://guest:guest@127.0.0.1:5672/");
 int messages = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000;
 int producers = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 8;
@@ -22,20 +26,84 @@ Console.WriteLine($"RabbitMQ at {uri.Host}:{uri.Port}; {messages} messages, {pro
 
 await RawAsync(uri, $"{run}-warm-raw", 2000, producers, prefetch);
 await BusAsync(uri, $"{run}-warm-bus", 2000, producers, prefetch);
-List<double> raw = [], bus = [];
+await MassTransitAsync(uri, $"{run}-warm-mt", 2000, producers, prefetch);
+List<double> raw = [], bus = [], mt = [];
 for (int i = 0; i < 3; i++)
 {
     raw.Add(await RawAsync(uri, $"{run}-raw{i}", messages, producers, prefetch));
     bus.Add(await BusAsync(uri, $"{run}-bus{i}", messages, producers, prefetch));
+    mt.Add(await MassTransitAsync(uri, $"{run}-mt{i}", messages, producers, prefetch));
 }
 
-double rawRate = Median(raw), busRate = Median(bus);
+double rawRate = Median(raw), busRate = Median(bus), mtRate = Median(mt);
 Console.WriteLine();
 Console.WriteLine("| throughput (median of 3) | messages/s | ratio |");
 Console.WriteLine("|---|---:|---:|");
 Console.WriteLine($"| raw RabbitMQ.Client 7: confirm → consume → ack | {rawRate:N0} | 100 % |");
 Console.WriteLine($"| Switchboard publish → handle → ack | {busRate:N0} | {busRate / rawRate:P0} |");
+Console.WriteLine($"| MassTransit.RabbitMQ 8.5 Publish → consume | {mtRate:N0} | {mtRate / rawRate:P0} |");
+Console.WriteLine($"Switchboard / MassTransit: {busRate / mtRate:0.00} ×");
 return;
+
+static async Task<double> MassTransitAsync(Uri uri, string name, int count, int producers, ushort prefetch)
+{
+    int handled = 0;
+    TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    string[] userInfo = uri.UserInfo.Split(':');
+    IBusControl bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
+    {
+        cfg.Host(uri.Host, (ushort)uri.Port, "/", h =>
+        {
+            h.Username(Uri.UnescapeDataString(userInfo[0]));
+            h.Password(Uri.UnescapeDataString(userInfo[1]));
+            h.PublisherConfirmation = true;
+        });
+        cfg.ReceiveEndpoint(name, e =>
+        {
+            e.PrefetchCount = prefetch;
+            e.Handler<BenchOrderCreated>(_ =>
+            {
+                if (Interlocked.Increment(ref handled) == count)
+                {
+                    done.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            });
+        });
+    });
+    await bus.StartAsync();
+    try
+    {
+        Stopwatch clock = Stopwatch.StartNew();
+        BenchOrderCreated message = new("ord-1", 1999);
+        int next = 0;
+        Task[] senders = new Task[producers];
+        for (int p = 0; p < producers; p++)
+        {
+            senders[p] = Task.Run(async () =>
+            {
+                while (Interlocked.Increment(ref next) <= count)
+                {
+                    await bus.Publish(message);
+                }
+            });
+        }
+
+        await Task.WhenAll(senders);
+        await done.Task;
+        return count / clock.Elapsed.TotalSeconds;
+    }
+    finally
+    {
+        await bus.StopAsync();
+        ConnectionFactory factory = new() { Uri = uri };
+        await using IConnection connection = await factory.CreateConnectionAsync();
+        await using IChannel cleanup = await connection.CreateChannelAsync();
+        await cleanup.QueueDeleteAsync(name);
+        await cleanup.ExchangeDeleteAsync(name);
+    }
+}
 
 static async Task<double> RawAsync(Uri uri, string name, int count, int producers, ushort prefetch)
 {
@@ -98,7 +166,7 @@ static async Task<double> BusAsync(Uri uri, string exchange, int count, int prod
 {
     int handled = 0;
     TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    RabbitMqTransportOptions Options() => new() { Uri = uri, ExchangeName = exchange, Prefetch = prefetch, PublishChannelPoolSize = producers };
+    Switchboard.RabbitMQ.RabbitMqTransportOptions Options() => new() { Uri = uri, ExchangeName = exchange, Prefetch = prefetch, PublishChannelPoolSize = producers };
     await using RabbitMqTransport consumerTransport = new(Options());
     await using RabbitMqTransport producerTransport = new(Options());
     await using IMessageBus consumer = MessageBus.Create(b => b
@@ -163,4 +231,8 @@ static double Median(List<double> values)
     return sorted[sorted.Length / 2];
 }
 
-public sealed record BenchOrderCreated(string OrderId, long AmountCents);
+namespace Switchboard.Benchmarks.RabbitMQ
+{
+    // MassTransit needs a namespace on message types.
+    public sealed record BenchOrderCreated(string OrderId, long AmountCents);
+}
