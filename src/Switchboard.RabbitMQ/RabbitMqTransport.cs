@@ -308,7 +308,9 @@ public sealed class RabbitMqTransport : ITransport
     {
         try
         {
-            return await _factory.CreateConnectionAsync().ConfigureAwait(false);
+            IConnection connection = await _factory.CreateConnectionAsync().ConfigureAwait(false);
+            RabbitMqDiagnostics.Observe(connection);
+            return connection;
         }
         catch (BrokerUnreachableException ex)
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Switchboard.RabbitMQ;
 using Switchboard.Transport.Conformance;
@@ -12,8 +13,29 @@ public sealed class RabbitMqRestartTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task BrokerKilledUnderLoad_LosesNoConfirmedMessage_ConsumerIsRestored_AndTheHealthCheckReportsTheOutage()
+    public async Task BrokerKilledUnderLoad_LosesNoConfirmedMessage_ConsumerIsRestored_AndTheHealthCheckAndMetricsReportTheOutage()
     {
+        long failures = 0, restorations = 0;
+        using MeterListener listener = new();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.rabbitmq.connection.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name.EndsWith(".failures", StringComparison.Ordinal))
+            {
+                Interlocked.Add(ref failures, value);
+            }
+            else
+            {
+                Interlocked.Add(ref restorations, value);
+            }
+        });
+        listener.Start();
         await using RabbitMqProcess broker = new();
         await broker.StartAsync();
         RabbitMqTransportOptions Options() => new() { Uri = broker.Uri, ExchangeName = "restart", QuorumQueues = false };
@@ -62,6 +84,8 @@ public sealed class RabbitMqRestartTests
         // whose confirm was lost is sent again by the caller. Those are bounded by the prefetch and the one publish in flight.
         ledger.AssertPassRule(maxDuplicates: 64);
         await Eventually.TrueAsync(() => health.CheckHealthAsync(new HealthCheckContext()).Result.Status == HealthStatus.Healthy, Patience);
+        // The outage is also counted on the Switchboard meter (other tests' connections may add to it, never subtract).
+        await Eventually.TrueAsync(() => Interlocked.Read(ref failures) >= 1 && Interlocked.Read(ref restorations) >= 1, Patience, () => $"failures {failures}, restorations {restorations}");
     }
 
     private static async Task PublishWithRetryAsync(IMessageBus bus, RmqOrderPlaced message)
