@@ -63,18 +63,7 @@ internal sealed partial class SwitchboardBus
                 StatisticsCounters.Slot counters = Counters.Local;
                 counters.RequestsSent++;
                 counters.HandlersInvoked++;
-                ValueTask<TResult> pending;
-                try
-                {
-                    pending = Unsafe.As<ResultHandlerInvoker<TResult>>(handler).InvokeTypedAsync(request, null, cancellationToken);
-                }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-                {
-                    CountHandlerError(route.TypeName, ex);
-                    throw;
-                }
-
-                return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+                return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
             }
         }
 
@@ -107,18 +96,7 @@ internal sealed partial class SwitchboardBus
         if (options is null && !handler.NeedsContext && !Observed)
         {
             Counters.Local.HandlersInvoked++;
-            ValueTask<TResult> pending;
-            try
-            {
-                pending = handler.InvokeTypedAsync(request, null, cancellationToken);
-            }
-            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-            {
-                CountHandlerError(route.TypeName, ex);
-                throw;
-            }
-
-            return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+            return InvokeWithoutContext(route, handler, request, cancellationToken);
         }
 
         MessageMetadata metadata = options is null
@@ -206,6 +184,24 @@ internal sealed partial class SwitchboardBus
         }
 
         return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+    }
+
+    /// <summary>Invokes a request's handler without a context; its exception is counted and reaches the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ValueTask<TResult> InvokeWithoutContext<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
+    {
+        ValueTask<TResult> pending;
+        try
+        {
+            pending = handler.InvokeTypedAsync(request, null, cancellationToken);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            CountHandlerError(route.TypeName, ex);
+            throw;
+        }
+
+        return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
     private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, string typeName, CancellationToken cancellationToken)
