@@ -21,7 +21,7 @@ internal sealed partial class SwitchboardBus
         if (options is null && Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
         {
             MessageRoute route = _runtime.Router.GetRoute(@event);
-            if (route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
+            if (OnlyRegisteredHandlers(route))
             {
                 StatisticsCounters.Slot counters = Counters.Local;
                 counters.EventsPublished++;
@@ -162,13 +162,20 @@ internal sealed partial class SwitchboardBus
         }
 
         // What background workers run for every item: the same fast path as PublishAsync when it applies.
-        if (mode == _runtime.Options.HandlerErrors && route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed)
+        if (mode == _runtime.Options.HandlerErrors && OnlyRegisteredHandlers(route))
         {
             return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
         }
 
         return PublishRoutedAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
     }
+
+    /// <summary>
+    /// Whether a publish of this route may take <see cref="InvokeRegisteredHandlers"/>: it stays in process, no handler
+    /// needs a context, there are no runtime subscribers, and nobody listens for spans or handler metrics.
+    /// </summary>
+    private bool OnlyRegisteredHandlers(MessageRoute route)
+        => route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed;
 
     /// <summary>Publishes to the handlers in this process, or to the transport when the type is routed there.</summary>
     private ValueTask PublishRoutedAsync(MessageRoute route, object @event, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
