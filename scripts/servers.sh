@@ -3,6 +3,8 @@
 #   scripts/servers.sh start   install what is missing, start everything, wait until it answers
 #   scripts/servers.sh stop    stop what start started
 # Each server keeps its data under .servers/ in the repository (git-ignored) and listens on 127.0.0.1 only.
+# (PostgreSQL runs as an unprivileged user when this runs as root: if that user cannot reach the repository, its
+# throwaway cluster lives in /tmp/switchboard-pg-<port> instead.)
 # In CI (CI=true) a server that cannot be installed or started is a failure, never a skip.
 #
 # The in-process core needs no server. The transport and outbox issues add their servers here, one function each
@@ -10,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVERS=(redis rabbitmq)
+SERVERS=(redis rabbitmq postgres)
 STATE_DIR="$PWD/.servers"
 
 # Redis: a fixed, non-default loopback port, so a Redis the developer already runs on 6379 is never touched.
@@ -25,6 +27,13 @@ RABBITMQ_NODE="switchboard@localhost"
 RABBITMQ_DIR="$STATE_DIR/rabbitmq"
 # The scripts in /usr/lib/rabbitmq/bin run as the calling user; the /usr/sbin wrappers would switch to the rabbitmq user.
 RABBITMQ_BIN="/usr/lib/rabbitmq/bin"
+# PostgreSQL: a throwaway cluster (initdb afresh on every start, deleted on stop) on a non-default loopback port, so the
+# Debian cluster (5432) is never touched. The tests read SWITCHBOARD_POSTGRES (an Npgsql connection string, scripts/test.sh
+# exports it) and connect over TCP with a password; the superuser switchboard owns the database switchboard.
+POSTGRES_PORT="${SWITCHBOARD_POSTGRES_PORT:-5433}"
+POSTGRES_USER="switchboard"
+POSTGRES_PASSWORD="switchboard"
+POSTGRES_DB="switchboard"
 APT_UPDATED=0
 
 log() { printf 'servers: %s\n' "$*" >&2; }
@@ -148,6 +157,148 @@ stop_rabbitmq() {
     done
     rm -f "$RABBITMQ_DIR/server.pid"
   fi
+}
+
+# The newest /usr/lib/postgresql/<version>/bin that holds the server (the client packages alone ship psql there too).
+postgres_bin() {
+  local dir found=""
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ]; then
+      found="$dir"
+    fi
+  done
+  [ -n "$found" ] || return 1
+  echo "$found"
+}
+
+# initdb and postgres refuse to run as root: as root (CI, containers) they run as the postgres user of the Debian package,
+# or as a system user switchboard-pg created here when that is missing. As anyone else, as the calling user.
+postgres_os_user() {
+  if [ "$(id -u)" -ne 0 ]; then
+    id -un
+  elif id postgres >/dev/null 2>&1; then
+    echo postgres
+  else
+    if ! id switchboard-pg >/dev/null 2>&1; then
+      useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin switchboard-pg >&2 \
+        || return 1
+    fi
+    echo switchboard-pg
+  fi
+}
+
+# Runs a command as the cluster's user, from / (its working directory need not be readable by that user).
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then
+    (cd / && runuser -u "$POSTGRES_OS_USER" -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+# The cluster lives in .servers/postgres, unless the cluster's user cannot reach the repository (a parent directory that
+# is not traversable, when root runs this for another user): then in /tmp/switchboard-pg-<port>. Start and stop agree.
+postgres_dir() {
+  if as_postgres test -x "$STATE_DIR" 2>/dev/null; then
+    echo "$STATE_DIR/postgres"
+  else
+    echo "/tmp/switchboard-pg-$POSTGRES_PORT"
+  fi
+}
+
+postgres_env() {
+  POSTGRES_BIN=$(postgres_bin) || return 1
+  POSTGRES_OS_USER=$(postgres_os_user) || { log "no user to run postgres as (useradd switchboard-pg failed)"; return 1; }
+  POSTGRES_DIR=$(postgres_dir)
+  POSTGRES_DATA="$POSTGRES_DIR/data"
+  POSTGRES_LOG="$POSTGRES_DIR/postgres.log"
+}
+
+# Some server answers on the port (pg_isready: 0 accepting, 1 rejecting, e.g. starting up; 2 nothing there).
+postgres_answers() {
+  local status=0
+  "$POSTGRES_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -t 2 >/dev/null 2>&1 || status=$?
+  [ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+}
+
+start_postgres() {
+  if ! postgres_bin >/dev/null; then
+    log "installing postgresql (the package's own cluster on 5432 is left alone: this script runs its own cluster)"
+    apt_install postgresql || true
+    postgres_bin >/dev/null || { log "no PostgreSQL server (initdb, pg_ctl, postgres) under /usr/lib/postgresql/*/bin"; return 1; }
+  fi
+  postgres_env || return 1
+  if [ -f "$POSTGRES_DATA/postmaster.pid" ]; then
+    # Left over from an earlier run that was killed: stop it, so every run starts from a cluster this script owns.
+    as_postgres "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  if postgres_answers; then
+    log "another server answers on 127.0.0.1:$POSTGRES_PORT (not started by this script): stop it, or set SWITCHBOARD_POSTGRES_PORT"
+    return 1
+  fi
+  rm -rf "$POSTGRES_DIR"
+  mkdir -p "$POSTGRES_DIR"
+  chmod 700 "$POSTGRES_DIR"
+  [ "$(id -u)" -ne 0 ] || chown "$POSTGRES_OS_USER:" "$POSTGRES_DIR"
+  if [ "$POSTGRES_DIR" != "$STATE_DIR/postgres" ]; then
+    log "$POSTGRES_OS_USER cannot reach $STATE_DIR: the cluster lives in $POSTGRES_DIR"
+  fi
+  # The password goes in through a file, never on a command line; trust only on the Unix socket, which lives in a
+  # directory only the cluster's user (and root) can enter.
+  printf '%s\n' "$POSTGRES_PASSWORD" >"$POSTGRES_DIR/pwfile"
+  [ "$(id -u)" -ne 0 ] || chown "$POSTGRES_OS_USER:" "$POSTGRES_DIR/pwfile"
+  if ! as_postgres "$POSTGRES_BIN/initdb" -D "$POSTGRES_DATA" -U "$POSTGRES_USER" --pwfile="$POSTGRES_DIR/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --no-locale >"$POSTGRES_DIR/initdb.log" 2>&1; then
+    rm -f "$POSTGRES_DIR/pwfile"
+    log "initdb failed; see $POSTGRES_DIR/initdb.log"
+    tail -n 20 "$POSTGRES_DIR/initdb.log" >&2 || true
+    return 1
+  fi
+  rm -f "$POSTGRES_DIR/pwfile"
+  # The socket path is limited to 107 bytes: with a deep repository path the cluster listens on TCP only.
+  local sockets="$POSTGRES_DIR"
+  if [ $((${#POSTGRES_DIR} + 20)) -gt 107 ]; then
+    sockets=""
+  fi
+  # fsync stays on: the outbox is tested against real durability.
+  cat >>"$POSTGRES_DATA/postgresql.conf" <<CONF
+
+# scripts/servers.sh
+listen_addresses = '127.0.0.1'
+port = $POSTGRES_PORT
+unix_socket_directories = '$sockets'
+max_connections = 200
+CONF
+  if ! as_postgres "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -l "$POSTGRES_LOG" -w -t 60 start >/dev/null 2>&1; then
+    log "postgres did not start on 127.0.0.1:$POSTGRES_PORT; see $POSTGRES_LOG"
+    tail -n 20 "$POSTGRES_LOG" >&2 || true
+    return 1
+  fi
+  for _ in $(seq 1 100); do
+    if "$POSTGRES_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -t 2 >/dev/null 2>&1; then
+      if PGPASSWORD="$POSTGRES_PASSWORD" "$POSTGRES_BIN/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U "$POSTGRES_USER" \
+        -O "$POSTGRES_USER" "$POSTGRES_DB" >&2; then
+        log "postgres listening on 127.0.0.1:$POSTGRES_PORT (user $POSTGRES_USER, database $POSTGRES_DB, data in $POSTGRES_DATA)"
+        return 0
+      fi
+      break
+    fi
+    sleep 0.2
+  done
+  log "postgres did not answer on 127.0.0.1:$POSTGRES_PORT (or createdb $POSTGRES_DB failed); see $POSTGRES_LOG"
+  tail -n 20 "$POSTGRES_LOG" >&2 || true
+  return 1
+}
+
+stop_postgres() {
+  postgres_bin >/dev/null || return 0
+  postgres_env || return 1
+  if [ -f "$POSTGRES_DATA/postmaster.pid" ]; then
+    as_postgres "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 \
+      || as_postgres "$POSTGRES_BIN/pg_ctl" -D "$POSTGRES_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  # Throwaway: the cluster goes; the server log stays for a look after a failed run.
+  rm -rf "$POSTGRES_DATA"
 }
 
 cmd="${1:-start}"
