@@ -295,6 +295,37 @@ public sealed class BusBuilder
         return this;
     }
 
+    /// <summary>
+    /// Gives the bus a transactional outbox and inbox on a store (<c>UseSqliteOutbox</c> and <c>UsePostgresOutbox</c> call
+    /// this): messages added with <see cref="Outbox.IOutbox"/> in the application's transaction are dispatched after it commits,
+    /// cascaded messages go through it, and received messages are deduplicated by the inbox.
+    /// </summary>
+    /// <param name="store">The store. The caller owns it and disposes it after the bus.</param>
+    /// <param name="configure">Changes the outbox's options.</param>
+    /// <returns>This builder.</returns>
+    public BusBuilder UseOutbox(Outbox.IOutboxStore store, Action<Outbox.OutboxOptions>? configure = null)
+        => UseOutbox(store, disposeWithBus: false, configure);
+
+    /// <summary>Gives the bus a transactional outbox on a store, and says whether the bus owns (and disposes) the store.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="disposeWithBus"><see langword="true"/> when the bus disposes the store; <see langword="false"/> when the caller does.</param>
+    /// <param name="configure">Changes the outbox's options.</param>
+    /// <returns>This builder.</returns>
+    public BusBuilder UseOutbox(Outbox.IOutboxStore store, bool disposeWithBus, Action<Outbox.OutboxOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        OutboxStore = store;
+        OwnsOutboxStore = disposeWithBus;
+        configure?.Invoke(OutboxOptions);
+        return this;
+    }
+
+    internal Outbox.IOutboxStore? OutboxStore { get; private set; }
+
+    internal bool OwnsOutboxStore { get; private set; }
+
+    internal Outbox.OutboxOptions OutboxOptions { get; } = new();
+
     internal IReadOnlyList<KeyValuePair<Type, string?>> MessageTypes => _messageTypes;
 
     /// <summary>Creates the invokers, frozen from here on, and checks the rules a built bus relies on.</summary>

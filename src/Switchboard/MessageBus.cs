@@ -66,6 +66,13 @@ public static class MessageBus
             loggerFactory,
             time,
             services?.GetService<IServiceScopeFactory>());
-        return new SwitchboardBus(runtime, parent: null, builder.Options.Name);
+        SwitchboardBus bus = new(runtime, parent: null, builder.Options.Name);
+        if (builder.OutboxStore is { } store)
+        {
+            builder.OutboxOptions.Validate();
+            bus.AttachOutbox(new Outbox.TransactionalOutbox(bus, store, builder.OutboxOptions, builder.OwnsOutboxStore));
+        }
+
+        return bus;
     }
 }

@@ -278,6 +278,26 @@ internal sealed partial class SwitchboardBus
     {
         List<CascadedMessage> cascaded = context.TakeCommitted()!;
         List<Exception>? errors = null;
+        if (Outbox is { Options.CascadeThroughOutbox: true } outbox)
+        {
+            // Durable first: the events and commands go to the outbox in one transaction, and its dispatcher delivers them.
+            List<Transport.TransportMessage> rows = new(cascaded.Count);
+            foreach (CascadedMessage item in cascaded)
+            {
+                if (item.Kind != CascadeKind.Topic)
+                {
+                    rows.Add(outbox.Encode(item.Message, context.ChildMetadata(), null));
+                }
+            }
+
+            if (rows.Count > 0)
+            {
+                await outbox.AddInOwnTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
+            }
+
+            cascaded.RemoveAll(static item => item.Kind != CascadeKind.Topic);
+        }
+
         foreach (CascadedMessage item in cascaded)
         {
             try

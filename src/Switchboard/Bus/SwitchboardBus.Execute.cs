@@ -161,6 +161,11 @@ internal sealed partial class SwitchboardBus
     /// </summary>
     private async Task StartConsumersAsync()
     {
+        if (_outbox is { } outbox && Interlocked.Exchange(ref _outboxStarted, 1) == 0)
+        {
+            outbox.Start();
+        }
+
         string[] destinations = [_runtime.EndpointName, .. _runtime.Router.ConsumedDestinations.Where(d => d != _runtime.EndpointName)];
         foreach (string destination in destinations)
         {
@@ -187,7 +192,15 @@ internal sealed partial class SwitchboardBus
     /// Handles one message a consumer received: the one handler when the sender waits for a result, otherwise every
     /// handler, failures surfacing as exceptions so that the consumer retries or dead-letters.
     /// </summary>
-    internal async ValueTask<object?> HandleReceivedAsync(EnvelopeCodec.Decoded decoded, CancellationToken cancellationToken)
+    internal ValueTask<object?> HandleReceivedAsync(EnvelopeCodec.Decoded decoded, CancellationToken cancellationToken)
+        => Outbox is { Options.UseInbox: true } outbox
+            ? outbox.HandleWithInboxAsync(decoded, _handleReceived ??= HandleReceivedCoreAsync, cancellationToken)
+            : HandleReceivedCoreAsync(decoded, cancellationToken);
+
+    private Func<EnvelopeCodec.Decoded, CancellationToken, ValueTask<object?>>? _handleReceived;
+    private int _outboxStarted;
+
+    private async ValueTask<object?> HandleReceivedCoreAsync(EnvelopeCodec.Decoded decoded, CancellationToken cancellationToken)
     {
         MessageRoute route = _runtime.Router.GetRoute(decoded.Message.GetType());
         if (decoded.ReplyTo is not null && route.CommandHandler is { } handler)

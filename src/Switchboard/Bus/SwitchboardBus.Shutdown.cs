@@ -94,6 +94,13 @@ internal sealed partial class SwitchboardBus
 
         if (_parent is null)
         {
+            // The dispatcher stops after the drain (handlers may still cascade into the outbox) and before the transport
+            // it sends to; what it has not sent stays in the table for the next start.
+            if (_outbox is not null)
+            {
+                await _outbox.StopAsync(deadline.Token).ConfigureAwait(false);
+            }
+
             if (_runtime.OwnsTransport)
             {
                 await _runtime.Transport.DisposeAsync().ConfigureAwait(false);

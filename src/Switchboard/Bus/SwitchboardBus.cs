@@ -63,6 +63,13 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
         return scope;
     }
 
+    private Outbox.TransactionalOutbox? _outbox;
+
+    /// <summary>Gets the outbox of the root bus (scopes share it), or <see langword="null"/>.</summary>
+    public Outbox.TransactionalOutbox? Outbox => _parent is null ? _outbox : _parent.Outbox;
+
+    internal void AttachOutbox(Outbox.TransactionalOutbox outbox) => _outbox = outbox;
+
     void IMessageDispatcher.EnsureCommandHandler(Type commandType)
     {
         MessageRoute route = _runtime.Router.GetRoute(commandType);

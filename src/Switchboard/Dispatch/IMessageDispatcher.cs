@@ -5,4 +5,7 @@ internal interface IMessageDispatcher
 {
     /// <summary>Throws now when a command cascaded from a handler would find no single handler later.</summary>
     void EnsureCommandHandler(Type commandType);
+
+    /// <summary>Gets the bus's outbox, or <see langword="null"/>.</summary>
+    Outbox.TransactionalOutbox? Outbox { get; }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Switchboard;
 using Switchboard.Hosting;
+using Switchboard.Outbox;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -40,6 +41,9 @@ public static class SwitchboardServiceCollectionExtensions
             return MessageBus.Build(builder, provider);
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SwitchboardHostedService>());
+
+        // The outbox of the bus, for application code that writes messages in its transactions (fails clearly without one).
+        services.TryAddSingleton<Switchboard.Outbox.IOutbox>(provider => provider.GetRequiredService<IMessageBus>().GetOutbox());
 
         SwitchboardBuilder switchboard = new(services, configuration);
         switchboard.Configure(configure);

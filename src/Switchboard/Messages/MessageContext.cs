@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Dispatch;
 using Switchboard.Pipeline;
@@ -9,9 +10,17 @@ namespace Switchboard;
 /// the handlers of one message, the DI scope, and the means to publish or send further messages.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Messages published or sent through the context are held until the handler returns successfully and are dispatched, in
 /// order, once every handler of the current message has run (so that observers see the cause before its effects), carrying this message's correlation id and its message id as their causation id. If the handler throws, none
 /// of them is ever dispatched. A context is valid only until the handler's task completes: the bus reuses it afterwards.
+/// </para>
+/// <para>
+/// On a bus with an outbox, cascaded events and commands go through it: written at once in <see cref="Transaction"/> when the
+/// message is handled in one (the inbox's unit of work, or one the handler enlisted with <see cref="UseTransaction"/>), so that
+/// they commit or roll back with the handler's data; otherwise written in a transaction of their own after the handler
+/// succeeded. Topic messages are always dispatched directly.
+/// </para>
 /// </remarks>
 public sealed class MessageContext
 {
@@ -23,6 +32,7 @@ public sealed class MessageContext
     private List<CascadedMessage>? _cascaded;
     private List<CascadedMessage>? _committed;
     private IReadOnlyDictionary<string, string>? _headers;
+    private DbTransaction? _transaction;
 
     internal MessageContext()
     {
@@ -85,6 +95,31 @@ public sealed class MessageContext
     internal bool HasCommitted => _committed is { Count: > 0 };
 
     /// <summary>
+    /// Gets the database transaction this message is handled in: the inbox's unit of work on a bus with an outbox (commit is
+    /// the bus's job, after the handlers succeeded), or the one a handler enlisted with <see cref="UseTransaction"/>.
+    /// <see langword="null"/> otherwise. Write the handler's data through <c>Transaction.Connection</c> in it.
+    /// </summary>
+    public DbTransaction? Transaction => _transaction;
+
+    /// <summary>
+    /// Enlists the handler's own transaction: on a bus with an outbox, messages published or sent through this context from now
+    /// on are written into it, and so are dispatched if and only if it commits. The handler commits or rolls it back.
+    /// </summary>
+    /// <param name="transaction">The open transaction, on a connection to the outbox's database.</param>
+    /// <exception cref="InvalidOperationException">The message is already handled in another transaction (the inbox's).</exception>
+    public void UseTransaction(DbTransaction transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        if (_transaction is not null && !ReferenceEquals(_transaction, transaction))
+        {
+            throw new InvalidOperationException(
+                "This message is already handled in a transaction (the inbox's unit of work): write through MessageContext.Transaction instead of starting another.");
+        }
+
+        _transaction = transaction;
+    }
+
+    /// <summary>
     /// Publishes an event once the current handler has returned successfully. If the handler throws, the event is discarded.
     /// </summary>
     /// <typeparam name="TEvent">The event type.</typeparam>
@@ -95,6 +130,11 @@ public sealed class MessageContext
     {
         ArgumentNullException.ThrowIfNull(@event);
         cancellationToken.ThrowIfCancellationRequested();
+        if (_transaction is not null && Dispatcher.Outbox is { Options.CascadeThroughOutbox: true } outbox)
+        {
+            return outbox.AddAsync(_transaction, [outbox.Encode(@event, ChildMetadata(), null)], cancellationToken);
+        }
+
         (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Publish, @event, null));
         return default;
     }
@@ -126,6 +166,11 @@ public sealed class MessageContext
         ArgumentNullException.ThrowIfNull(command);
         cancellationToken.ThrowIfCancellationRequested();
         Dispatcher.EnsureCommandHandler(command.GetType());
+        if (_transaction is not null && Dispatcher.Outbox is { Options.CascadeThroughOutbox: true } outbox)
+        {
+            return outbox.AddAsync(_transaction, [outbox.Encode(command, ChildMetadata(), null)], cancellationToken);
+        }
+
         (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Send, command, null));
         return default;
     }
@@ -140,6 +185,7 @@ public sealed class MessageContext
         _headers = metadata.Headers;
         Attempt = metadata.Attempt <= 0 ? 1 : metadata.Attempt;
         Topic = metadata.Topic;
+        _transaction = metadata.Transaction;
         _scopeFactory = scopeFactory;
     }
 
@@ -195,6 +241,7 @@ public sealed class MessageContext
         _committed = null;
         _scopeFactory = null;
         _scope = null;
+        _transaction = null;
         Attempt = 1;
         Topic = null;
     }

@@ -34,4 +34,22 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "Storing the response for correlation id {CorrelationId} failed")]
     public static partial void ResponseStoreFailed(ILogger logger, string correlationId, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "Outbox {Store}: dispatching row {RowId} (message {MessageId}) to {Destination} failed on attempt {Attempt}; retrying in {DelayMs} ms")]
+    public static partial void OutboxDispatchFailed(ILogger logger, string store, long rowId, string messageId, string destination, int attempt, long delayMs, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Error, "Outbox {Store}: row {RowId} (message {MessageId}) parked as dead: {Reason}")]
+    public static partial void OutboxDead(ILogger logger, string store, long rowId, string messageId, string reason);
+
+    [LoggerMessage(22, LogLevel.Warning, "Outbox {Store}: the dispatcher could not reach the database; trying again in {DelayMs} ms")]
+    public static partial void OutboxStoreFailed(ILogger logger, string store, long delayMs, Exception exception);
+
+    [LoggerMessage(23, LogLevel.Debug, "Inbox {Store}: message {MessageId} was already processed by {Consumer}; skipped")]
+    public static partial void InboxDuplicate(ILogger logger, string store, string messageId, string consumer);
+
+    [LoggerMessage(24, LogLevel.Warning, "Inbox {Store}: the database is unreachable; message {MessageId} stays unacknowledged, trying again in {DelayMs} ms")]
+    public static partial void InboxUnavailable(ILogger logger, string store, string messageId, long delayMs, Exception exception);
+
+    [LoggerMessage(25, LogLevel.Information, "Outbox {Store}: dispatcher {Owner} started (schema version {Version})")]
+    public static partial void OutboxStarted(ILogger logger, string store, string owner, int version);
 }

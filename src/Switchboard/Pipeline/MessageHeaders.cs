@@ -48,6 +48,12 @@ public static class MessageHeaders
     /// <summary>The ordering or partition key.</summary>
     public const string PartitionKey = "ce-partitionkey";
 
+    /// <summary>
+    /// Set on an explicit replay of a message that may already have been processed (a counter or a timestamp): the inbox
+    /// deduplicates on the message id plus this mark, so that a deliberate replay is handled again.
+    /// </summary>
+    public const string Replay = "sb-replay";
+
     /// <summary>The CloudEvents spec version value.</summary>
     public const string SpecVersionValue = "1.0";
 }

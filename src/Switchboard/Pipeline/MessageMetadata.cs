@@ -12,5 +12,8 @@ internal readonly record struct MessageMetadata(
     int Attempt,
     string? Topic)
 {
+    /// <summary>Gets the database transaction of the unit of work the message is handled in (the inbox's), if any.</summary>
+    public System.Data.Common.DbTransaction? Transaction { get; init; }
+
     public static MessageMetadata ForTopic(string topic) => new(null, null, null, null, 1, topic);
 }

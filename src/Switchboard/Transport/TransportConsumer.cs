@@ -179,7 +179,20 @@ internal sealed class TransportConsumer : IAsyncDisposable
         using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
         try
         {
-            object? result = await _bus.HandleReceivedAsync(decoded, aborting).ConfigureAwait(false);
+            object? result = await HandleAsync(decoded, message.MessageId).ConfigureAwait(false);
+            if (ReferenceEquals(result, Unsettled))
+            {
+                return; // stopping while the inbox's database is down: delivered again later
+            }
+
+            if (ReferenceEquals(result, Outbox.TransactionalOutbox.Duplicate))
+            {
+                // The inbox saw this id committed before: acknowledge without a second effect, and keep the first answer.
+                await received.AckAsync(aborting).ConfigureAwait(false);
+                _runtime.TransportCounters.Acknowledged();
+                return;
+            }
+
             if (decoded.ReplyTo is not null)
             {
                 await StoreResponseAsync(decoded.ReplyTo, _bus.CreateResponse(result), decoded.ResponseTtl).ConfigureAwait(false);
@@ -210,6 +223,38 @@ internal sealed class TransportConsumer : IAsyncDisposable
             else
             {
                 await DeadLetterAsync(received, DeadLetterReason.FromException(cause, received.DeliveryCount), decoded.ReplyTo, aborting).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static readonly object Unsettled = new();
+
+    /// <summary>
+    /// Runs the handlers. While the inbox's database cannot be reached nothing took effect and the message is no more at
+    /// fault than any other: it is held here, unacknowledged and without spending an attempt, and tried again with back-off
+    /// until the database answers, or left unsettled (to be delivered again) when the consumer stops.
+    /// </summary>
+    private async Task<object?> HandleAsync(EnvelopeCodec.Decoded decoded, string messageId)
+    {
+        int failures = 0;
+        while (true)
+        {
+            try
+            {
+                return await _bus.HandleReceivedAsync(decoded, _abortHandlers.Token).ConfigureAwait(false);
+            }
+            catch (Outbox.InboxUnavailableException ex)
+            {
+                TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
+                Log.InboxUnavailable(_runtime.Logger, _bus.Outbox?.Store.Name ?? "-", messageId, (long)delay.TotalMilliseconds, ex);
+                try
+                {
+                    await Task.Delay(delay, _runtime.Time, _stopReceiving.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Unsettled;
+                }
             }
         }
     }
