@@ -1,0 +1,134 @@
+using Npgsql;
+
+namespace Switchboard.Postgres;
+
+public sealed partial class PostgresOutboxStore
+{
+    /// <summary>The first reconnect delay of the listener after its connection was lost; it doubles up to <see cref="MaxReconnectDelay"/>.</summary>
+    internal static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest the listener waits between reconnect attempts.</summary>
+    internal static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// One connection that <c>LISTEN</c>s on the store's channel and calls back on every notification. When the connection is
+    /// lost it reconnects with a growing delay and calls back once more, since commits during the outage went unheard. A
+    /// connection silent for <see cref="PostgresOutboxStoreOptions.ListenerKeepAlive"/> is checked with a query, so that one
+    /// dropped without a word is noticed (this works with a caller's data source too, whose password the store cannot read to
+    /// open a connection with different keep-alive settings).
+    /// </summary>
+    private sealed class Listener(PostgresOutboxStore store, Action committed) : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _loop = Task.CompletedTask;
+        private int _disposed;
+
+        /// <summary>Gets how many times the listener reconnected (for tests).</summary>
+        public int Reconnects { get; private set; }
+
+        /// <summary>Listens once before returning, so that a commit after this call is heard; fails when the database does not answer.</summary>
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            NpgsqlConnection connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            _loop = Task.Run(() => RunAsync(connection, _stop.Token), CancellationToken.None);
+        }
+
+        private async Task<NpgsqlConnection> ConnectAsync(CancellationToken cancellationToken)
+        {
+            NpgsqlConnection connection = await store._dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                connection.Notification += OnNotification;
+                using NpgsqlCommand listen = new($"LISTEN {PostgresOutboxStoreOptions.Quote(store._channel)}", connection);
+                await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                return connection;
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        private void OnNotification(object sender, NpgsqlNotificationEventArgs e) => committed();
+
+        private async Task RunAsync(NpgsqlConnection? connection, CancellationToken stopping)
+        {
+            int failures = 0;
+            while (!stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    if (connection is null)
+                    {
+                        connection = await ConnectAsync(stopping).ConfigureAwait(false);
+                        Reconnects++;
+                        failures = 0;
+
+                        // Commits made while nobody listened were not heard: look once.
+                        committed();
+                    }
+
+                    while (true)
+                    {
+                        if (!await connection.WaitAsync(store._options.ListenerKeepAlive, stopping).ConfigureAwait(false))
+                        {
+                            using NpgsqlCommand ping = new("SELECT 1", connection) { CommandTimeout = 10 };
+                            await ping.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+                {
+                    // The connection was lost (or could not be opened): the error is not logged, since it can name the host.
+                    if (connection is not null)
+                    {
+                        connection.Notification -= OnNotification;
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = null;
+                    }
+
+                    double ms = Math.Min(MaxReconnectDelay.TotalMilliseconds, FirstReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures++, 10)));
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(ms), stopping).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (connection is not null)
+            {
+                connection.Notification -= OnNotification;
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            await _stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped while connecting.
+            }
+
+            _stop.Dispose();
+        }
+    }
+}
