@@ -1,30 +1,96 @@
+using System.Data.Common;
 using Switchboard;
+using Switchboard.IntegrationTests.Worker;
+using Switchboard.Outbox;
 using Switchboard.Redis;
 
-// Usage: Switchboard.IntegrationTests.Worker <redis connection string> <stream prefix> <destination> <group>
-// Consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that the
-// test can kill this process while the message is in flight, unacknowledged.
-if (args.Length != 4)
+// A child process the integration tests start and kill for real. The first argument picks the mode:
+//   outbox-commit <store> <connection string> <space> <message id>
+//       writes a business row and an outbox message in one transaction with no dispatcher running, commits, prints
+//       "committed <id>" and hangs: killed after the commit, before any dispatch.
+//   outbox-sent <store> <connection string> <space> <redis> <stream prefix> <destination> <message id>
+//       the same, with a dispatcher that sends to Redis through a transport that prints "sent <id>" once Redis confirmed the
+//       message and then hangs: killed after the dispatch, before the row is marked dispatched.
+//   <redis connection string> <stream prefix> <destination> <group>   (no mode: the Redis killed-consumer test)
+//       consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that
+//       the test can kill this process while the message is in flight, unacknowledged.
+return args switch
 {
-    Console.Error.WriteLine("usage: Switchboard.IntegrationTests.Worker <connection string> <prefix> <destination> <group>");
+    ["outbox-commit", string store, string connectionString, string space, string id] => await CommitThenHangAsync(store, connectionString, space, id),
+    ["outbox-sent", string store, string connectionString, string space, string redis, string prefix, string destination, string id]
+        => await SendThenHangAsync(store, connectionString, space, redis, prefix, destination, id),
+    [string redis, string prefix, string destination, string group] when !redis.StartsWith("outbox-", StringComparison.Ordinal)
+        => await ConsumeThenHangAsync(redis, prefix, destination, group),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Switchboard.IntegrationTests.Worker outbox-commit <store> <connection string> <space> <id>");
+    Console.Error.WriteLine("       Switchboard.IntegrationTests.Worker outbox-sent <store> <connection string> <space> <redis> <prefix> <destination> <id>");
+    Console.Error.WriteLine("       Switchboard.IntegrationTests.Worker <redis connection string> <prefix> <destination> <group>");
     return 2;
 }
 
-await using IMessageBus bus = MessageBus.Create(b => b
-    .Configure(o => o.Name = args[3])
-    .UseRedis(new RedisTransportOptions { ConnectionString = args[0], StreamPrefix = args[1], BlockTime = TimeSpan.FromMilliseconds(50), ClaimMinIdleTime = TimeSpan.FromSeconds(1) })
-    .AddMessageType<WorkerOrderPlaced>("worker.order-placed")
-    .RouteToTransport<WorkerOrderPlaced>(args[2])
-    .Handle<WorkerOrderPlaced>(async (e, ct) =>
-    {
-        Console.WriteLine($"handling {e.Id}");
-        await Task.Delay(Timeout.Infinite, ct);
-    }));
+static async Task<int> CommitThenHangAsync(string store, string connectionString, string space, string id)
+{
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => o.Name = "fault-writer")
+        .AddMessageType<FaultEvent>(FaultEvent.WireName)
+        .UseOutbox(FaultStores.Create(store, connectionString, space), disposeWithBus: true, o => o.RunDispatcher = false));
+    await CommitAsync(bus, store, connectionString, space, id);
+    Console.WriteLine($"committed {id}");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
 
-// Publishing nothing starts the consumers; a tiny wait lets them create their groups before the test publishes.
-await Task.Delay(500);
-Console.WriteLine("ready");
-await Task.Delay(Timeout.Infinite);
-return 0;
+static async Task<int> SendThenHangAsync(string store, string connectionString, string space, string redis, string prefix, string destination, string id)
+{
+    RedisTransport transport = new(new RedisTransportOptions { ConnectionString = redis, StreamPrefix = prefix });
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => o.Name = "fault-writer")
+        .UseTransport(new HangAfterSendTransport(transport), disposeWithBus: true)
+        .AddMessageType<FaultEvent>(FaultEvent.WireName)
+        .RouteToTransport<FaultEvent>(destination)
+        .UseOutbox(FaultStores.Create(store, connectionString, space), disposeWithBus: true, o =>
+        {
+            o.PollInterval = TimeSpan.FromMilliseconds(100);
+            o.LeaseDuration = TimeSpan.FromSeconds(1);
+        }));
+    await CommitAsync(bus, store, connectionString, space, id);
+    Console.WriteLine($"committed {id}");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+static async Task CommitAsync(IMessageBus bus, string store, string connectionString, string space, string id)
+{
+    await using DbConnection connection = await FaultStores.OpenAsync(store, connectionString);
+    await FaultStores.CreateBusinessTableAsync(connection, store, space);
+    await using DbTransaction transaction = await connection.BeginTransactionAsync();
+    await FaultStores.InsertBusinessRowAsync(transaction, store, space, id);
+    await bus.GetOutbox().PublishAsync(transaction, new FaultEvent(id), new OutboxMessageOptions { MessageId = id });
+    await transaction.CommitAsync();
+}
+
+static async Task<int> ConsumeThenHangAsync(string redis, string prefix, string destination, string group)
+{
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => o.Name = group)
+        .UseRedis(new RedisTransportOptions { ConnectionString = redis, StreamPrefix = prefix, BlockTime = TimeSpan.FromMilliseconds(50), ClaimMinIdleTime = TimeSpan.FromSeconds(1) })
+        .AddMessageType<WorkerOrderPlaced>("worker.order-placed")
+        .RouteToTransport<WorkerOrderPlaced>(destination)
+        .Handle<WorkerOrderPlaced>(async (e, ct) =>
+        {
+            Console.WriteLine($"handling {e.Id}");
+            await Task.Delay(Timeout.Infinite, ct);
+        }));
+
+    // Publishing nothing starts the consumers; a tiny wait lets them create their groups before the test publishes.
+    await Task.Delay(500);
+    Console.WriteLine("ready");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
 
 internal sealed record WorkerOrderPlaced(string Id);
