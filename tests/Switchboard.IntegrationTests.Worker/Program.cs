@@ -65,6 +65,9 @@ static async Task<int> SendThenHangAsync(string store, string connectionString, 
 
 static async Task CommitAsync(IMessageBus bus, string store, string connectionString, string space, string id)
 {
+    // The outbox's tables exist (and on SQLite the database is in WAL mode) before the application's transaction takes the
+    // write lock: as at the start of any application, the store sets the database up first.
+    await bus.GetOutbox().GetStatisticsAsync();
     await using DbConnection connection = await FaultStores.OpenAsync(store, connectionString);
     await FaultStores.CreateBusinessTableAsync(connection, store, space);
     await using DbTransaction transaction = await connection.BeginTransactionAsync();
