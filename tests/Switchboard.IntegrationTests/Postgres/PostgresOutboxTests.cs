@@ -297,6 +297,69 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         Assert.Contains("cannot be read", dead.DeadReason!.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Inbox_AConcurrentDuplicate_WaitsForTheFirst_ThenConflictsIfItCommitted(bool commitFirst, bool secondIsFirstTime)
+    {
+        PostgresOutboxStore store = Store();
+        await store.EnsureSchemaAsync();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await using NpgsqlConnection firstConnection = await store.DataSource.OpenConnectionAsync();
+        await using NpgsqlTransaction first = await firstConnection.BeginTransactionAsync();
+        Assert.True(await store.TryRecordProcessedAsync(first, "svc", "m-1", now));
+
+        await using NpgsqlConnection secondConnection = await store.DataSource.OpenConnectionAsync();
+        await using NpgsqlTransaction second = await secondConnection.BeginTransactionAsync();
+        Task<bool> duplicate = store.TryRecordProcessedAsync(second, "svc", "m-1", now).AsTask();
+        await Task.Delay(300);
+        Assert.False(duplicate.IsCompleted, "the second insert should wait for the first transaction");
+
+        if (commitFirst)
+        {
+            await first.CommitAsync();
+        }
+        else
+        {
+            await first.RollbackAsync();
+        }
+
+        Assert.Equal(secondIsFirstTime, await duplicate.WaitAsync(Patience));
+        await second.CommitAsync();
+    }
+
+    [Fact]
+    public async Task DeleteExpired_MoreRowsThanOneChunk_DeletesThemAll()
+    {
+        PostgresOutboxStore store = Store();
+        await store.EnsureSchemaAsync();
+        await using (NpgsqlConnection connection = await store.DataSource.OpenConnectionAsync())
+        await using (NpgsqlTransaction transaction = await connection.BeginTransactionAsync())
+        {
+            await store.AddAsync(transaction, [.. Enumerable.Range(0, 12_000).Select(i => Message($"m-{i}"))]);
+            await store.AddAsync(transaction, [Message("kept")]);
+            await transaction.CommitAsync();
+        }
+
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        IReadOnlyList<OutboxMessage> rows = await store.ClaimAsync(new OutboxClaim("a", 12_000, now, now.AddSeconds(30)));
+        Assert.Equal(12_000, rows.Count);
+        await store.MarkDispatchedAsync([.. rows.Select(r => r.Id)], now.AddHours(-2));
+
+        Assert.Equal(12_000, await store.DeleteExpiredAsync(now.AddHours(-1), now.AddDays(-7)));
+        Assert.Equal(1L, await PostgresServer.ScalarAsync<long>($"SELECT count(*) FROM \"{_schema}\".switchboard_outbox"));
+    }
+
+    [Fact]
+    public async Task EnsureSchema_OnTablesOfANewerVersion_Refuses()
+    {
+        PostgresOutboxStore store = Store();
+        await store.EnsureSchemaAsync();
+        await PostgresServer.ExecuteAsync($"INSERT INTO \"{_schema}\".switchboard_schema (version) VALUES ({OutboxSchema.Version + 1})");
+        InvalidOperationException error = await Assert.ThrowsAsync<InvalidOperationException>(async () => await store.EnsureSchemaAsync());
+        Assert.Contains("newer", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Options_AreValidated_WithoutQuotingTheConnectionString()
     {
