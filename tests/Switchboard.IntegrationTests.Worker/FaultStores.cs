@@ -1,9 +1,9 @@
 using System.Data.Common;
-// using Microsoft.Data.Sqlite;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using Switchboard.Outbox;
 using Switchboard.Postgres;
-// using Switchboard.Sqlite;
+using Switchboard.Sqlite;
 
 namespace Switchboard.IntegrationTests.Worker;
 
@@ -16,10 +16,18 @@ public static class FaultStores
     public const string Sqlite = "sqlite";
     public const string Postgres = "postgres";
 
-    /// <summary>Creates a store on the tables named by <paramref name="space"/> (a table prefix on SQLite, a schema on PostgreSQL).</summary>
-    public static IOutboxStore Create(string kind, string connectionString, string space) => kind switch
+    /// <summary>
+    /// Creates a store on the tables named by <paramref name="space"/> (a table prefix on SQLite, a schema on PostgreSQL);
+    /// <paramref name="sqliteBusyTimeout"/> shortens how long SQLite waits for another connection's lock.
+    /// </summary>
+    public static IOutboxStore Create(string kind, string connectionString, string space, TimeSpan? sqliteBusyTimeout = null) => kind switch
     {
-        // Sqlite => new SqliteOutboxStore(new SqliteOutboxStoreOptions { ConnectionString = connectionString, TablePrefix = space }),
+        Sqlite => new SqliteOutboxStore(new SqliteOutboxStoreOptions
+        {
+            ConnectionString = connectionString,
+            TablePrefix = space,
+            BusyTimeout = sqliteBusyTimeout ?? TimeSpan.FromSeconds(30),
+        }),
         Postgres => new PostgresOutboxStore(new PostgresOutboxStoreOptions { ConnectionString = connectionString, Schema = space }),
         _ => throw new ArgumentException($"unknown store '{kind}'", nameof(kind)),
     };
@@ -30,7 +38,7 @@ public static class FaultStores
     /// <summary>Opens a connection of the application's own (not the store's) to the same database.</summary>
     public static async Task<DbConnection> OpenAsync(string kind, string connectionString)
     {
-        DbConnection connection = kind == Postgres ? new NpgsqlConnection(connectionString) : throw new NotSupportedException();
+        DbConnection connection = kind == Postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
         await connection.OpenAsync();
         return connection;
     }

@@ -60,6 +60,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
                 o.PollInterval = TimeSpan.FromMilliseconds(50);
                 o.Retry.InitialDelay = TimeSpan.FromMilliseconds(20);
             })));
+        await ReadyAsync(bus);
         await using DbConnection connection = await OpenAsync();
         await FaultStores.CreateBusinessTableAsync(connection, Kind, Space);
 
@@ -190,6 +191,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         const int perKey = 60;
         await using RedisProcess redis = new();
         await redis.StartAsync();
+        // The dispatcher's connection gives up on a command after 500 ms: attempts fail quickly while Redis is down.
         string redisConnection = redis.ConnectionString + ",connectTimeout=500,asyncTimeout=500";
         IMessageBus bus = Track(MessageBus.Create(b => b
             .Configure(o => o.Name = "fault-pile")
@@ -205,12 +207,13 @@ public abstract class OutboxFaultTests : IAsyncLifetime
                 o.Retry.InitialDelay = TimeSpan.FromMilliseconds(20);
                 o.Retry.MaxDelay = TimeSpan.FromMilliseconds(200);
             })));
+        await ReadyAsync(bus);
         await using DbConnection connection = await OpenAsync();
         await FaultStores.CreateBusinessTableAsync(connection, Kind, Space);
 
         // The dispatcher reaches the transport before it goes down.
         await CommitAsync(bus, connection, "before-outage");
-        await WaitUntilAsync(async () => await CountInStreamAsync(redisConnection, destination, "before-outage") == 1, "the first message reaches Redis");
+        await WaitUntilAsync(async () => await CountInStreamAsync(redis.ConnectionString, destination, "before-outage") == 1, "the first message reaches Redis");
         await redis.KillAsync();
 
         // 300 messages over 5 keys, interleaved, in transactions of 10, while the transport is down.
@@ -245,7 +248,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         await redis.StartAsync();
         await WaitUntilAsync(async () => (await bus.GetOutbox().GetStatisticsAsync()).Pending == 0, "the backlog is dispatched when the transport returns");
 
-        List<string> arrived = await ReadStreamIdsAsync(redisConnection, destination);
+        List<string> arrived = await ReadStreamIdsAsync(redis.ConnectionString, destination);
         List<string> missing = [.. written.Where(w => !arrived.Contains(w))];
         Assert.True(missing.Count == 0, $"{missing.Count} messages missing, first {string.Join(", ", missing.Take(5))}");
         for (int k = 0; k < keys; k++)
@@ -288,7 +291,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
                 await InsertEffectAsync(context.Transaction!, e.Id, group);
                 Count(handled, e.Id);
             })
-            .UseOutbox(FaultStores.Create(Kind, outage.ConnectionString, Space), disposeWithBus: true, o =>
+            .UseOutbox(FaultStores.Create(Kind, outage.ConnectionString, Space, sqliteBusyTimeout: TimeSpan.FromMilliseconds(100)), disposeWithBus: true, o =>
             {
                 o.PollInterval = TimeSpan.FromMilliseconds(100);
                 o.Retry.InitialDelay = TimeSpan.FromMilliseconds(20);
@@ -324,6 +327,12 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         await using DbConnection check = await FaultStores.OpenAsync(Kind, outage.ConnectionString);
         Assert.Equal(1, await CountEffectsAsync(check, "during-outage"));
     }
+
+    /// <summary>
+    /// Waits until the bus's store set the database up (tables created, and on SQLite the file switched to WAL), as an
+    /// application's start does, before the test's transactions take the write lock.
+    /// </summary>
+    protected static async Task ReadyAsync(IMessageBus bus) => await bus.GetOutbox().GetStatisticsAsync();
 
     protected string EffectsTable => Kind == FaultStores.Postgres ? $"{Space}.effects" : $"{Space}effects";
 
