@@ -6,36 +6,40 @@ namespace Switchboard.Sqlite;
 
 /// <summary>
 /// Wakes the dispatchers of this process when a transaction that wrote outbox rows commits: an <c>sqlite3_commit_hook</c> on
-/// the connection's handle, installed once per handle (pooled handles keep it), armed by every write of outbox rows and
-/// disarmed by the commit or by a rollback (<c>sqlite3_rollback_hook</c>). SQLite runs the hook inside the commit, holding
-/// its locks, before the commit is done: it only signals; the dispatcher's claim (<c>BEGIN IMMEDIATE</c>) then waits for the
-/// commit to finish and sees the rows.
+/// the connection's handle, installed once per handle (pooled handles keep it) and armed with the transaction that wrote
+/// rows. SQLite runs the hook inside the commit, holding its locks, before the commit is done: it only signals; the
+/// dispatcher's claim (<c>BEGIN IMMEDIATE</c>) then waits for the commit to finish and sees the rows.
 /// </summary>
+/// <remarks>
+/// A rolled-back transaction never reaches the hook, but leaves it armed. The rollback hook cannot disarm it: Microsoft.Data.Sqlite
+/// sets and clears <c>sqlite3_rollback_hook</c> itself, for every transaction. So the hook remembers which transaction armed
+/// it, and signals only while that one is still open (its <see cref="SqliteTransaction.Connection"/> is set until
+/// Microsoft.Data.Sqlite completes it, after the <c>COMMIT</c> returned): a later commit on the same handle, after that
+/// transaction rolled back, wakes nobody.
+/// </remarks>
 internal sealed class SqliteCommitHook
 {
     private static readonly ConditionalWeakTable<sqlite3, SqliteCommitHook> s_hooks = [];
 
-    // SQLite keeps a pointer to these for as long as the handle lives: static fields keep them from the garbage collector.
+    // SQLite keeps a pointer to this for as long as the handle lives: a static field keeps it from the garbage collector.
     private static readonly delegate_commit s_onCommit = OnCommit;
-    private static readonly delegate_rollback s_onRollback = OnRollback;
 
     private readonly Lock _gate = new();
     private SqliteListeners[] _targets = [];
-    private int _armed;
+    private SqliteTransaction? _armedBy;
 
-    /// <summary>Installs the hook on the connection's handle (once) and arms it to wake <paramref name="listeners"/> at the next commit.</summary>
-    public static void Arm(SqliteConnection connection, SqliteListeners listeners)
+    /// <summary>Installs the hook on the transaction's handle (once) and arms it to wake <paramref name="listeners"/> when the transaction commits.</summary>
+    public static void Arm(SqliteTransaction transaction, SqliteListeners listeners)
     {
-        sqlite3 handle = connection.Handle ?? throw new InvalidOperationException("The SQLite connection is not open.");
+        sqlite3 handle = transaction.Connection?.Handle ?? throw new InvalidOperationException("The SQLite transaction is not open.");
         SqliteCommitHook hook = s_hooks.GetValue(handle, static h =>
         {
             SqliteCommitHook created = new();
             raw.sqlite3_commit_hook(h, s_onCommit, created);
-            raw.sqlite3_rollback_hook(h, s_onRollback, created);
             return created;
         });
         hook.Add(listeners);
-        Volatile.Write(ref hook._armed, 1);
+        Volatile.Write(ref hook._armedBy, transaction);
     }
 
     /// <summary>Whether the handle of <paramref name="connection"/> carries the hook (tests).</summary>
@@ -63,7 +67,7 @@ internal sealed class SqliteCommitHook
     private static int OnCommit(object state)
     {
         SqliteCommitHook hook = (SqliteCommitHook)state;
-        if (Interlocked.Exchange(ref hook._armed, 0) == 1)
+        if (Interlocked.Exchange(ref hook._armedBy, null) is { Connection: not null })
         {
             foreach (SqliteListeners listeners in Volatile.Read(ref hook._targets))
             {
@@ -73,8 +77,6 @@ internal sealed class SqliteCommitHook
 
         return 0;
     }
-
-    private static void OnRollback(object state) => Volatile.Write(ref ((SqliteCommitHook)state)._armed, 0);
 }
 
 /// <summary>The callbacks of one store's <see cref="SqliteOutboxStore.ListenAsync"/>.</summary>
@@ -87,7 +89,7 @@ internal sealed class SqliteListeners
     {
         lock (_gate)
         {
-            _callbacks = [.. _callbacks, callback];
+            Volatile.Write(ref _callbacks, [.. _callbacks, callback]);
         }
 
         return new Registration(this, callback);
@@ -97,7 +99,7 @@ internal sealed class SqliteListeners
     {
         lock (_gate)
         {
-            _callbacks = [];
+            Volatile.Write(ref _callbacks, []);
         }
     }
 
@@ -125,7 +127,7 @@ internal sealed class SqliteListeners
             int index = Array.IndexOf(_callbacks, callback);
             if (index >= 0)
             {
-                _callbacks = [.. _callbacks[..index], .. _callbacks[(index + 1)..]];
+                Volatile.Write(ref _callbacks, [.. _callbacks[..index], .. _callbacks[(index + 1)..]]);
             }
         }
     }

@@ -27,6 +27,7 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
     private readonly SqliteOutboxStoreOptions _options;
     private readonly SqliteListeners _listeners = new();
     private readonly string _pragmas;
+    private readonly string _connectionString;
     private string? _databasePath;
     private int _disposed;
 
@@ -42,6 +43,7 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
             CultureInfo.InvariantCulture,
             $"PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {(long)options.BusyTimeout.TotalMilliseconds}; PRAGMA synchronous = {(options.Synchronous == SqliteSynchronousMode.Full ? "FULL" : "NORMAL")};");
         Sql = new Statements(options.TablePrefix);
+        _connectionString = WithCommandTimeout(options.ConnectionString, options.BusyTimeout);
     }
 
     /// <summary>Initializes a new instance of the <see cref="SqliteOutboxStore"/> class on a connection string, with the default tables.</summary>
@@ -56,6 +58,9 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
 
     /// <summary>Gets the store's options.</summary>
     public SqliteOutboxStoreOptions Options => _options;
+
+    /// <summary>Gets the claim statement (tests read its query plan).</summary>
+    internal string ClaimSql => Sql.Claim;
 
     private Statements Sql { get; }
 
@@ -113,7 +118,7 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        SqliteCommitHook.Arm(connection, _listeners);
+        SqliteCommitHook.Arm(sqlite, _listeners);
     }
 
     /// <summary>
@@ -169,7 +174,7 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
     internal async ValueTask<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        SqliteConnection connection = new(_options.ConnectionString);
+        SqliteConnection connection = new(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -233,6 +238,24 @@ public sealed partial class SqliteOutboxStore : IOutboxStore
         // In memory (or temporary): the name in the connection string is what connections share.
         string name = new SqliteConnectionStringBuilder(connection.ConnectionString).DataSource;
         return "memory:" + name;
+    }
+
+    /// <summary>
+    /// Microsoft.Data.Sqlite retries a busy statement on its own until the command timeout (<c>Default Timeout</c>, 30 s unless
+    /// set): without a timeout in the connection string, the store's connections take theirs from <see cref="SqliteOutboxStoreOptions.BusyTimeout"/>
+    /// (rounded up to whole seconds), so that the busy timeout is what a statement really waits.
+    /// </summary>
+    private static string WithCommandTimeout(string connectionString, TimeSpan busyTimeout)
+    {
+        SqliteConnectionStringBuilder builder = new(connectionString);
+        DbConnectionStringBuilder given = new() { ConnectionString = connectionString };
+        if (given.ContainsKey("Default Timeout") || given.ContainsKey("Command Timeout") || given.ContainsKey("DefaultTimeout"))
+        {
+            return connectionString;
+        }
+
+        builder.DefaultTimeout = (int)Math.Max(1, Math.Ceiling(busyTimeout.TotalSeconds));
+        return builder.ToString();
     }
 
     /// <summary>BEGIN IMMEDIATE: the write lock is taken now, so a claim waits for a commit in progress and then sees its rows.</summary>

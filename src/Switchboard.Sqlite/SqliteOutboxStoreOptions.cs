@@ -22,7 +22,8 @@ public sealed partial class SqliteOutboxStoreOptions
     /// <summary>
     /// Gets or sets how long a statement waits for another connection's write lock (<c>PRAGMA busy_timeout</c>) before it
     /// fails with <c>SQLITE_BUSY</c>. SQLite has one writer at a time: the dispatcher's claims and the application's
-    /// transactions take turns.
+    /// transactions take turns. Unless the connection string sets <c>Default Timeout</c>, the store's connections also take
+    /// their command timeout from it (whole seconds, at least one): Microsoft.Data.Sqlite retries a busy statement until then.
     /// </summary>
     /// <value>The default value is 30 seconds.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
