@@ -214,6 +214,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         // The dispatcher reaches the transport before it goes down.
         await CommitAsync(bus, connection, "before-outage");
         await WaitUntilAsync(async () => await CountInStreamAsync(redis.ConnectionString, destination, "before-outage") == 1, "the first message reaches Redis");
+        await WaitUntilAsync(async () => (await bus.GetOutbox().GetStatisticsAsync()).Pending == 0, "the first message is marked dispatched");
         await redis.KillAsync();
 
         // 300 messages over 5 keys, interleaved, in transactions of 10, while the transport is down.
@@ -304,6 +305,7 @@ public abstract class OutboxFaultTests : IAsyncLifetime
 
         await sender.PublishAsync(new FaultEvent("before-outage"));
         await WaitUntilAsync(() => handled.ContainsKey("before-outage"), "a message is handled while the database is up");
+        await WaitUntilAsync(async () => await PendingInGroupAsync(RedisServer.ConnectionString, destination, group) == 0, "it is committed and acknowledged");
 
         await outage.BreakAsync();
         await sender.PublishAsync(new FaultEvent("during-outage"));
