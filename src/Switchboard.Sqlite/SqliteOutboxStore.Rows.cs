@@ -20,6 +20,7 @@ public sealed partial class SqliteOutboxStore
             await using (transaction.ConfigureAwait(false))
             {
                 List<OutboxMessage> rows = new(Math.Min(claim.BatchSize, 256));
+                List<(long Id, int Attempts, string Error)>? unreadable = null;
                 using (SqliteCommand command = connection.CreateCommand())
                 {
                     command.Transaction = transaction;
@@ -33,9 +34,22 @@ public sealed partial class SqliteOutboxStore
                     {
                         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                         {
-                            rows.Add(ReadRow(reader, dead: false));
+                            try
+                            {
+                                rows.Add(ReadRow(reader, dead: false));
+                            }
+                            catch (FormatException ex)
+                            {
+                                (unreadable ??= []).Add((reader.GetInt64(0), reader.GetInt32(6), ex.Message));
+                            }
                         }
                     }
+                }
+
+                if (unreadable is not null)
+                {
+                    // A row edited by hand into something unreadable is parked with the reason, rather than failing every claim.
+                    await ParkUnreadableAsync(connection, transaction, unreadable, claim.Now, cancellationToken).ConfigureAwait(false);
                 }
 
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -158,6 +172,26 @@ public sealed partial class SqliteOutboxStore
         }
     }
 
+    private async Task ParkUnreadableAsync(SqliteConnection connection, SqliteTransaction transaction, List<(long Id, int Attempts, string Error)> rows, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        using SqliteCommand command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = Sql.MarkDead;
+        SqliteParameter id = command.Parameters.Add("@id", SqliteType.Integer);
+        SqliteParameter reason = command.Parameters.Add("@reason", SqliteType.Text);
+        SqliteParameter attempts = command.Parameters.Add("@attempts", SqliteType.Integer);
+        command.Parameters.AddWithValue("@at", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("@type", typeof(FormatException).FullName);
+        command.Parameters.AddWithValue("@details", DBNull.Value);
+        foreach ((long rowId, int rowAttempts, string error) in rows)
+        {
+            id.Value = rowId;
+            reason.Value = error;
+            attempts.Value = rowAttempts + 1;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private async Task<int> DeleteInChunksAsync(SqliteConnection connection, string sql, DateTimeOffset before, CancellationToken cancellationToken)
     {
         using SqliteCommand command = connection.CreateCommand();
@@ -207,7 +241,7 @@ public sealed partial class SqliteOutboxStore
             {
                 Destination = reader.GetString(1),
                 PartitionKey = reader.IsDBNull(2) ? null : reader.GetString(2),
-                Headers = OutboxRows.DeserializeHeaders(reader.GetString(3)),
+                Headers = dead ? ReadHeadersLeniently(reader.GetString(3)) : OutboxRows.DeserializeHeaders(reader.GetString(3)),
                 Body = reader.IsDBNull(4) ? ReadOnlyMemory<byte>.Empty : (byte[])reader.GetValue(4),
             },
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
@@ -222,5 +256,18 @@ public sealed partial class SqliteOutboxStore
                     attempts)
                 : null,
         };
+    }
+
+    /// <summary>A dead row may be dead because its headers are unreadable: list it anyway (with none), so that it can be seen and deleted.</summary>
+    private static IReadOnlyDictionary<string, string> ReadHeadersLeniently(string json)
+    {
+        try
+        {
+            return OutboxRows.DeserializeHeaders(json);
+        }
+        catch (FormatException)
+        {
+            return new Dictionary<string, string>(StringComparer.Ordinal);
+        }
     }
 }

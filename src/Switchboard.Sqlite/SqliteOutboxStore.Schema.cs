@@ -79,6 +79,14 @@ public sealed partial class SqliteOutboxStore
         }
     }
 
+    /// <summary>
+    /// Returns the SQL that creates this store's tables and indexes and records <see cref="OutboxSchema.Version"/>, for teams
+    /// that run migrations (and set <see cref="OutboxOptions.CreateSchema"/> off). Every statement is idempotent.
+    /// </summary>
+    /// <returns>The script.</returns>
+    public string GetSchemaScript()
+        => Sql.Schema + Environment.NewLine + $"INSERT INTO {Sql.SchemaTable} (version) SELECT {OutboxSchema.Version} WHERE NOT EXISTS (SELECT 1 FROM {Sql.SchemaTable});" + Environment.NewLine;
+
     /// <summary>Reads the schema version recorded in the database, or <see langword="null"/> when the tables do not exist.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The version.</returns>

@@ -140,6 +140,44 @@ public sealed class SqliteOutboxStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SchemaScript_CreatesTheSameSchema_AndCanRunTwice()
+    {
+        SqliteOutboxStore store = await StoreAsync(o => o.TablePrefix = "migrated_", ensureSchema: false);
+        await using (DbConnection connection = await store.OpenConnectionAsync())
+        {
+            await ScalarAsync(connection, store.GetSchemaScript());
+            await ScalarAsync(connection, store.GetSchemaScript());
+        }
+
+        Assert.Equal(OutboxSchema.Version, await store.GetSchemaVersionAsync());
+        await store.EnsureSchemaAsync();
+        await AddCommittedAsync(store, Message("1"));
+        Assert.Equal(1, (await store.CountAsync()).Pending);
+    }
+
+    [Fact]
+    public async Task Claim_ARowWithUnreadableHeaders_IsParkedDead_AndTheOthersAreClaimed()
+    {
+        SqliteOutboxStore store = await StoreAsync();
+        await AddCommittedAsync(store, Message("1"), Message("2"), Message("3"));
+        await using (DbConnection connection = await store.OpenConnectionAsync())
+        {
+            await ScalarAsync(connection, "UPDATE switchboard_outbox SET headers = 'not json' WHERE id = (SELECT MIN(id) + 1 FROM switchboard_outbox)");
+        }
+
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        IReadOnlyList<OutboxMessage> rows = await store.ClaimAsync(new OutboxClaim("a", 10, now, now.AddSeconds(30)));
+        Assert.Equal(["1", "3"], rows.Select(r => Encoding.UTF8.GetString(r.Message.Body.Span)));
+
+        OutboxMessage dead = Assert.Single(await store.ListDeadAsync(10));
+        Assert.Equal("2", Encoding.UTF8.GetString(dead.Message.Body.Span));
+        Assert.Empty(dead.Message.Headers);
+        Assert.Contains("not a JSON object", dead.DeadReason!.Reason, StringComparison.Ordinal);
+        Assert.Equal(1, dead.DeadReason.Attempts);
+        Assert.True(await store.DeleteDeadAsync(dead.Id));
+    }
+
+    [Fact]
     public async Task Schema_TwoPrefixesInOneDatabase_AreIndependent()
     {
         SqliteOutboxStore first = await StoreAsync(o => o.TablePrefix = "one_");
