@@ -326,6 +326,10 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.Equal(1, handled["during-outage"]);
         Assert.Equal(0, await DeadLetterCountAsync(destination, group));
+
+        // The outage spent no attempt of the message: it was held, not retried through the transport, not dead-lettered.
+        TransportStatistics transport = consumer.GetStatistics().Transports["redis"];
+        Assert.Equal((0, 0, 2), (transport.Retried, transport.DeadLettered, transport.Acknowledged));
         await using DbConnection check = await FaultStores.OpenAsync(Kind, outage.ConnectionString);
         Assert.Equal(1, await CountEffectsAsync(check, "during-outage"));
     }
