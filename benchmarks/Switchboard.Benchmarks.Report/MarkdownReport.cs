@@ -5,7 +5,7 @@ namespace Switchboard.Benchmarks.Report;
 /// <summary>Writes docs/benchmarks.md: the chart, the targets, the tables with ratios, the machine and the command.</summary>
 internal static class MarkdownReport
 {
-    public static string Write(Results r, ReportOptions options)
+    public static string Write(Results r, ReportOptions options, string? previous = null)
     {
         StringBuilder md = new();
         md.AppendLine("# Benchmarks: in-process dispatch, side by side");
@@ -125,7 +125,14 @@ internal static class MarkdownReport
         md.AppendLine();
         md.AppendLine("- Redis Streams: [docs/transports/redis.md](transports/redis.md#performance) (end-to-end throughput against a raw");
         md.AppendLine("  XADD + XREADGROUP + XACK loop; request/response p50/p99 against a store polled every 100 ms).");
+        md.AppendLine("- RabbitMQ: [docs/transports/rabbitmq.md](transports/rabbitmq.md) (publish with confirms → consume → ack against the");
+        md.AppendLine("  raw RabbitMQ.Client 7 loop, with MassTransit and Wolverine over the same broker).");
         md.AppendLine();
+        foreach (string block in KeptBlocks(previous))
+        {
+            md.AppendLine(block);
+            md.AppendLine();
+        }
 
         md.AppendLine("## Machine");
         md.AppendLine();
@@ -154,5 +161,36 @@ internal static class MarkdownReport
         md.AppendLine("job for tighter error bars. BenchmarkDotNet's own tables and CSV are left in `BenchmarkDotNet.Artifacts/results/` (not committed).");
         md.AppendLine("`tests/Switchboard.AllocationTests` holds the zero-allocation claims in CI, where timings are not tested.");
         return md.ToString();
+    }
+
+    /// <summary>The sections another harness wrote into the page, verbatim, so that regenerating the page keeps them.</summary>
+    private static IEnumerable<string> KeptBlocks(string? previous)
+    {
+        if (previous is null)
+        {
+            yield break;
+        }
+
+        int at = 0;
+        while ((at = previous.IndexOf("<!-- ", at, StringComparison.Ordinal)) >= 0)
+        {
+            int nameEnd = previous.IndexOf(":begin -->", at, StringComparison.Ordinal);
+            if (nameEnd < 0)
+            {
+                yield break;
+            }
+
+            string name = previous[(at + 5)..nameEnd];
+            string endMarker = $"<!-- {name}:end -->";
+            int end = previous.IndexOf(endMarker, nameEnd, StringComparison.Ordinal);
+            if (name.Contains(' ', StringComparison.Ordinal) || end < 0)
+            {
+                at = nameEnd;
+                continue;
+            }
+
+            yield return previous[at..(end + endMarker.Length)];
+            at = end + endMarker.Length;
+        }
     }
 }

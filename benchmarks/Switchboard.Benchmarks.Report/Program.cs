@@ -45,7 +45,9 @@ internal static class Program
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(chart))!);
         Chart.Save(run, chart);
-        File.WriteAllText(markdown, MarkdownReport.Write(run, options));
+        // Sections that other harnesses write into this page (between <!-- name:begin --> and <!-- name:end -->) are kept.
+        string? previous = File.Exists(markdown) ? File.ReadAllText(markdown) : null;
+        File.WriteAllText(markdown, MarkdownReport.Write(run, options, previous));
         Console.WriteLine($"report: {run.Measurements.Count} measurements -> {markdown}, {chart}");
         foreach (TargetCheck check in Targets.Check(run))
         {
