@@ -1,8 +1,11 @@
+using Microsoft.Data.Sqlite;
 using Orders;
 using Switchboard;
+using Switchboard.Outbox;
 
 // The order scenario of the seeds, step by step, in one process on the embedded defaults: handlers run in this process,
-// and ExecuteAsync goes through the in-memory queue and response store. No server, no configuration.
+// ExecuteAsync goes through the in-memory queue and response store, and the transactional outbox and inbox live in a
+// SQLite file (embedded, no server). No configuration.
 //
 //   dotnet run --project samples/Switchboard.Samples.Orders
 //
@@ -15,7 +18,16 @@ if (args.Contains("--redis"))
     return;
 }
 
-Console.WriteLine("Switchboard order scenario: one process, in-memory queue and response store, no server.");
+Console.WriteLine("Switchboard order scenario: one process, in-memory queue and response store, SQLite outbox, no server.");
+
+// The application's database: its orders table and, next to it, the outbox's tables (created when the bus starts).
+string database = Path.Combine(Path.GetTempPath(), "switchboard-orders-sample.db");
+foreach (string file in new[] { database, database + "-wal", database + "-shm" })
+{
+    File.Delete(file); // a fresh run every time
+}
+
+string connectionString = $"Data Source={database}";
 
 OrderBook book = new();
 PaymentDesk payments = new();
@@ -25,12 +37,17 @@ await using IMessageBus bus = MessageBus.Create(b =>
 {
     b.Configure(options => options.Name = "orders"); // the bus's name is also the name of its queue
 
+    // The transactional outbox and inbox (Switchboard.Sqlite): messages written in the application's transaction are sent
+    // after it commits, messages cascaded from handlers go through it, and received messages are deduplicated.
+    b.UseSqliteOutbox(connectionString);
+
     // Two handlers of one event: PublishAsync runs both.
     b.Handle<OrderCreated>(e => Narrator.Handler("email", $"confirmation for {e.OrderId} sent to {e.Customer} ({Narrator.Money(e.AmountCents)})"));
     b.Handle<OrderCreated>(async (e, ct) =>
     {
         await Task.Yield(); // an asynchronous handler: awaited before the next one runs
         Narrator.Handler("stock", $"items reserved for {e.OrderId}");
+        Delivered.Signal(e.OrderId);
     });
 
     // Commands and requests: exactly one handler each.
@@ -71,9 +88,12 @@ Narrator.Said($"Wait = false: returned {nothing ?? "null"} at once; the message 
 PaymentReceipt charged = await payments.WhenCharged("ord-2").WaitAsync(TimeSpan.FromSeconds(5));
 Narrator.Said($"              a worker charged it a moment later: {charged}");
 
-Narrator.Step("MessageContext.PublishAsync: a class handler cascades an event, dispatched after it succeeds");
+Narrator.Step("MessageContext.PublishAsync: a class handler cascades an event, sent through the outbox after it succeeds");
+Task ord3Delivered = Delivered.WhenDelivered("ord-3");
 OrderPlaced placed = await bus.RequestAsync(new PlaceOrder("ord-3", "bob", 4200));
-Narrator.Said($"RequestAsync returned {placed}, after the cascaded event's handlers ran.");
+Narrator.Said($"RequestAsync returned {placed}; the cascaded OrderCreated was written to the outbox.");
+await ord3Delivered.WaitAsync(TimeSpan.FromSeconds(5));
+Narrator.Said("the outbox's dispatcher, woken by that commit, delivered it to both handlers.");
 try
 {
     await bus.RequestAsync(new PlaceOrder("ord-4", "carol", 0));
@@ -81,6 +101,37 @@ try
 catch (InvalidOperationException ex)
 {
     Narrator.Said($"PlaceOrder(ord-4) threw \"{ex.Message}\": the OrderCreated it had published was discarded (no email, no stock).");
+}
+
+Narrator.Step("IOutbox: the order row and its event commit together, or not at all (seed 004's register_outbox_message)");
+IOutbox outbox = bus.GetOutbox();
+await using (SqliteConnection db = new(connectionString))
+{
+    await db.OpenAsync();
+    await Sql(db, null, "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, customer TEXT NOT NULL, amount INTEGER NOT NULL)");
+
+    Task ord7Delivered = Delivered.WhenDelivered("ord-7");
+    await using (SqliteTransaction committed = db.BeginTransaction())
+    {
+        await Sql(db, committed, "INSERT INTO orders VALUES ('ord-7', 'frank', 1250)");
+        await outbox.PublishAsync(committed, new OrderCreated("ord-7", "frank", 1250));
+        Narrator.Said("ord-7 inserted and its OrderCreated added in one transaction; nothing is sent before the commit.");
+        await committed.CommitAsync();
+    }
+
+    await ord7Delivered.WaitAsync(TimeSpan.FromSeconds(5));
+    Narrator.Said("committed: the dispatcher was woken by the commit and the handlers ran.");
+
+    await using (SqliteTransaction rolledBack = db.BeginTransaction())
+    {
+        await Sql(db, rolledBack, "INSERT INTO orders VALUES ('ord-8', 'grace', 990)");
+        await outbox.PublishAsync(rolledBack, new OrderCreated("ord-8", "grace", 990));
+        await rolledBack.RollbackAsync();
+    }
+
+    await outbox.ProcessAsync(); // dispatch whatever is due, now (seed 004's process_outbox): there is nothing
+    OutboxStatistics outboxStats = await outbox.GetStatisticsAsync();
+    Narrator.Said($"ord-8 rolled back: no row, no event. Outbox: added {outboxStats.Added}, dispatched {outboxStats.Dispatched}, pending {outboxStats.Pending}, dead {outboxStats.Dead}.");
 }
 
 Narrator.Step("Topics: Subscribe(pattern) with wildcards, PublishAsync(topic, payload)");
@@ -172,4 +223,12 @@ try
 catch (BusStoppedException ex)
 {
     Narrator.Said($"afterwards PublishAsync throws {nameof(BusStoppedException)}: {ex.Message}");
+}
+
+static async Task Sql(SqliteConnection db, SqliteTransaction? transaction, string sql)
+{
+    await using SqliteCommand command = db.CreateCommand();
+    command.Transaction = transaction;
+    command.CommandText = sql;
+    await command.ExecuteNonQueryAsync();
 }
