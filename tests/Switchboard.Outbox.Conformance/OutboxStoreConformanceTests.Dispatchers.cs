@@ -29,7 +29,7 @@ public abstract partial class OutboxStoreConformanceTests
     [Fact]
     public async Task Bus_TwoDispatchersOnOneStore_HandleEveryRowOnce_AndKeepTheOrderPerKey()
     {
-        const int count = 200;
+        const int count = 80;
         IOutboxStore store = await StoreAsync();
         ConcurrentDictionary<string, int> handled = new();
         ConcurrentDictionary<string, List<int>> order = new();
@@ -51,7 +51,7 @@ public abstract partial class OutboxStoreConformanceTests
 
                     perDispatcher.AddOrUpdate(me, 1, static (_, n) => n + 1);
                 }),
-                o => o.BatchSize = 10);
+                o => o.BatchSize = 5);
         }
 
         IMessageBus writer = Bus(store, b => b.Handle<OcKeyed>(_ => { }), o => o.RunDispatcher = false, name: $"oc-writer-{Run}");
@@ -69,7 +69,8 @@ public abstract partial class OutboxStoreConformanceTests
             });
         }
 
-        await Waiting.UntilAsync(() => handled.Count == count, Patience, () => $"{handled.Count} of {count} handled");
+        // Two dispatchers take turns at the database's write lock (SQLite has one writer): give them time.
+        await Waiting.UntilAsync(() => handled.Count == count, Patience * 2, () => $"{handled.Count} of {count} handled");
         await Task.Delay(PollInterval * 3);
         Assert.All(handled, h => Assert.True(h.Value == 1, $"{h.Key} handled {h.Value} times"));
         foreach ((string key, List<int> seqs) in order)
@@ -99,12 +100,12 @@ public abstract partial class OutboxStoreConformanceTests
     }
 
     [Fact]
-    public async Task Bus_ManyRowsInOneTransaction_AreAllHandled_InBatches()
+    public async Task Bus_ManyRowsInOneTransaction_AreAllHandled_InManyBatches()
     {
-        const int count = 1_000;
+        const int count = 400;
         IOutboxStore store = await StoreAsync();
         ConcurrentDictionary<string, byte> handled = new();
-        IMessageBus bus = Bus(store, b => b.Handle<OcOrderPlaced>(e => handled[e.Id] = 0), o => o.BatchSize = 64);
+        IMessageBus bus = Bus(store, b => b.Handle<OcOrderPlaced>(e => handled[e.Id] = 0), o => o.BatchSize = 32);
         IOutbox outbox = bus.GetOutbox();
 
         await InTransactionAsync(store, async tx =>
