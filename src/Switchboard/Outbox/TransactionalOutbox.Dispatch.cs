@@ -16,6 +16,10 @@ internal sealed partial class TransactionalOutbox
         int failures = 0;
         DateTimeOffset nextCleanup = DateTimeOffset.MinValue;
         bool announced = false;
+
+        // The earliest time a row given back for a retry becomes due: kept until a claim has run after it, so that a wake-up
+        // that comes before it (a commit, a spurious notification) does not make the dispatcher forget it and sleep a whole poll.
+        DateTimeOffset? retryAt = null;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -30,8 +34,18 @@ internal sealed partial class TransactionalOutbox
 
                 // Drain whatever woke us before claiming, so that a commit during the claim wakes us again.
                 _wake.Reader.TryRead(out _);
+                DateTimeOffset claimedAt = _runtime.Time.GetUtcNow();
                 BatchResult batch = await DispatchBatchAsync(stopping).ConfigureAwait(false);
                 failures = 0;
+                if (retryAt <= claimedAt)
+                {
+                    retryAt = null; // that claim saw the row due
+                }
+
+                if (batch.NextDue is { } next && (retryAt is null || next < retryAt))
+                {
+                    retryAt = next;
+                }
 
                 DateTimeOffset now = _runtime.Time.GetUtcNow();
                 if (now >= nextCleanup)
@@ -48,9 +62,11 @@ internal sealed partial class TransactionalOutbox
                 }
 
                 TimeSpan wait = _options.PollInterval;
-                if (batch.NextDue is { } due && due - now < wait)
+                if (retryAt is { } due && due - now < wait)
                 {
-                    wait = due - now;
+                    // Timers count whole milliseconds and may fire up to one early: wake just after the row is due, never just
+                    // before (the claim would find nothing and the row would wait a whole poll interval).
+                    wait = TimeSpan.FromMilliseconds(Math.Ceiling((due - now).TotalMilliseconds) + 1);
                 }
 
                 await WaitForWakeAsync(wait, stopping).ConfigureAwait(false);
