@@ -62,7 +62,7 @@ public sealed class HandlerTests
                 await db.SaveChangesAsync(ct);
             });
             b.Handle<OrderShipped>(_ => { });
-        });
+        }, o => { o.Retry.InitialDelay = TimeSpan.FromMilliseconds(300); o.Retry.Jitter = false; }); // the first ProcessAsync ends before the retry is due
         await using (AppDb app = h.NewDb())
         {
             app.Orders.Add(new Order { Id = "taken" });

@@ -53,12 +53,12 @@ internal sealed class Harness : IAsyncDisposable
     private Harness()
     {
         ConnectionString = $"Data Source={_path};Default Timeout=10;Pooling=False";
-        Store = new SqliteTestStore(ConnectionString);
+        Store = new CountingStore(ConnectionString);
     }
 
     public string ConnectionString { get; }
 
-    public SqliteTestStore Store { get; }
+    public CountingStore Store { get; }
 
     public IMessageBus Bus { get; private set; } = null!;
 
@@ -66,7 +66,7 @@ internal sealed class Harness : IAsyncDisposable
 
     public ConcurrentQueue<string> Created { get; } = new();
 
-    public static async Task<Harness> StartAsync(Action<BusBuilder>? configure = null)
+    public static async Task<Harness> StartAsync(Action<BusBuilder>? configure = null, Action<OutboxOptions>? outbox = null)
     {
         Harness harness = new();
         await using (AppDb db = harness.NewDb(outbox: false))
@@ -84,6 +84,7 @@ internal sealed class Harness : IAsyncDisposable
                 o.RunDispatcher = false;
                 o.Retry.InitialDelay = TimeSpan.FromMilliseconds(10);
                 o.Retry.MaxDelay = TimeSpan.FromMilliseconds(50);
+                outbox?.Invoke(o);
             });
         });
         return harness;

@@ -37,6 +37,31 @@ public sealed class SaveChangesTests
     }
 
     [Fact]
+    public async Task The_commit_of_SaveChanges_wakes_the_dispatcher_at_once()
+    {
+        TaskCompletionSource handled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using Harness h = await Harness.StartAsync(
+            b => b.Handle<OrderShipped>(_ => handled.TrySetResult()),
+            o => { o.RunDispatcher = true; o.PollInterval = TimeSpan.FromSeconds(30); }); // only a wake-up can be this fast
+        await using AppDb db = h.NewDb();
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (h.Store.Claims == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5); // until the dispatcher listens and went to sleep after its first, empty claim
+        }
+
+        await Task.Delay(50);
+        int claims = h.Store.Claims;
+
+        db.Orders.Add(new Order { Id = "o1" });
+        await h.Outbox.PublishAsync(db, new OrderShipped("o1"));
+        await db.SaveChangesAsync();
+
+        Assert.True(await Task.WhenAny(handled.Task, Task.Delay(TimeSpan.FromSeconds(10))) == handled.Task, "not handled: the commit did not wake the dispatcher");
+        Assert.True(h.Store.Claims > claims);
+    }
+
+    [Fact]
     public async Task Synchronous_SaveChanges_writes_the_queued_message_too()
     {
         await using Harness h = await Harness.StartAsync();
