@@ -26,11 +26,32 @@ public static class SqliteOutboxBusBuilderExtensions
     /// <param name="options">The database, the tables and the connections' settings; validated now.</param>
     /// <param name="configure">Changes the outbox's options.</param>
     /// <returns>The builder.</returns>
+    /// <remarks>Unless <see cref="OutboxOptions.CreateSchema"/> is turned off, the tables are created by this call.</remarks>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public static BusBuilder UseSqliteOutbox(this BusBuilder builder, SqliteOutboxStoreOptions options, Action<OutboxOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        return builder.UseOutbox(new SqliteOutboxStore(options), disposeWithBus: true, configure);
+        SqliteOutboxStore store = new(options);
+
+        // The tables are created now, not when the bus starts: SQLite has one writer, so an application transaction that
+        // began writing before them would hold the lock their creation needs (a local file: this takes milliseconds, and a
+        // database that cannot be opened is reported here, at configuration).
+        OutboxOptions probe = new();
+        configure?.Invoke(probe);
+        if (probe.CreateSchema)
+        {
+            try
+            {
+                store.EnsureSchemaAsync().AsTask().GetAwaiter().GetResult();
+            }
+            catch
+            {
+                store.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+        }
+
+        return builder.UseOutbox(store, disposeWithBus: true, configure);
     }
 }

@@ -186,11 +186,17 @@ internal sealed partial class TransactionalOutbox
                 return; // leased: claimed again when the lease ends
             }
 
-            // This key stops here, to keep its order: the rows after the one that failed wait for its retry.
+            // This key stops here, to keep its order: the rows after the one that failed wait for its retry. After a row that
+            // was parked dead they are due at once: the next claim must come now, not after a poll interval.
             int from = outcome == Outcome.NotAttempted ? i : i + 1;
             for (int j = from; j < group.Count; j++)
             {
                 await _store.ReleaseAsync(group[j].Id, failure: null, notBefore: null, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            if (outcome == Outcome.Dead && from < group.Count)
+            {
+                state.Due(_runtime.Time.GetUtcNow());
             }
 
             return;
