@@ -159,6 +159,32 @@ public sealed class PostgresEfCoreOutboxTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EnableRetryOnFailure_refuses_a_save_with_queued_messages_and_works_with_an_explicit_transaction_in_the_strategy()
+    {
+        await StartAsync();
+        await using EfAppDb db = new(new DbContextOptionsBuilder<EfAppDb>().UseNpgsql(_dataSource, o => o.EnableRetryOnFailure()).UseSwitchboardOutbox().Options);
+        db.Orders.Add(new EfOrder { Id = "o1" });
+        await Outbox.PublishAsync(db, new EfOrderCreated("o1"));
+
+        InvalidOperationException refused = await Assert.ThrowsAsync<InvalidOperationException>(() => db.SaveChangesAsync());
+        Assert.Contains("EnableRetryOnFailure", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await CountAsync("\"Orders\""));
+        Assert.Equal(0L, await CountAsync("switchboard_outbox"));
+
+        db.DiscardQueuedOutboxMessages();
+        await db.Database.CreateExecutionStrategy().ExecuteAsync(async () =>
+        {
+            await using IDbContextTransaction tx = await db.Database.BeginTransactionAsync();
+            await Outbox.PublishAsync(db, new EfOrderCreated("o1"));
+            await db.SaveChangesAsync();
+            await tx.CommitAsync();
+        });
+
+        await Waiting.UntilAsync(() => _created.Count == 1, Patience, () => "not handled");
+        Assert.Equal(1L, await CountAsync("\"Orders\""));
+    }
+
+    [Fact]
     public async Task A_handler_saving_in_the_inbox_transaction_rolls_back_with_it_is_retried_and_has_one_effect()
     {
         int attempts = 0;
