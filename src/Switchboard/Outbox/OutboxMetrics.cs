@@ -33,19 +33,25 @@ internal static class OutboxMetrics
         }
     }
 
-    public static void RecordDispatched(string store, TimeSpan latency)
+    public static void RecordDispatched(string store, string bus, TimeSpan latency)
     {
         if (s_latency.Enabled)
         {
-            s_latency.Record(Math.Max(0, latency.TotalSeconds), new KeyValuePair<string, object?>("switchboard.outbox.store", store));
+            s_latency.Record(
+                Math.Max(0, latency.TotalSeconds),
+                new KeyValuePair<string, object?>("switchboard.outbox.store", store),
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Bus, bus));
         }
     }
 
-    public static void RecordFailed(string store)
+    public static void RecordFailed(string store, string bus)
     {
         if (s_failed.Enabled)
         {
-            s_failed.Add(1, new KeyValuePair<string, object?>("switchboard.outbox.store", store));
+            s_failed.Add(
+                1,
+                new KeyValuePair<string, object?>("switchboard.outbox.store", store),
+                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Bus, bus));
         }
     }
 

@@ -227,7 +227,7 @@ internal sealed partial class TransactionalOutbox
                 _runtime.TransportCounters.Sent();
             }
 
-            OutboxMetrics.RecordDispatched(_store.Name, _runtime.Time.GetUtcNow() - row.CreatedAt);
+            OutboxMetrics.RecordDispatched(_store.Name, BusName, _runtime.Time.GetUtcNow() - row.CreatedAt);
             return Outcome.Dispatched;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -240,7 +240,7 @@ internal sealed partial class TransactionalOutbox
             activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
             activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, cause.GetType().FullName);
             Interlocked.Increment(ref _failed);
-            OutboxMetrics.RecordFailed(_store.Name);
+            OutboxMetrics.RecordFailed(_store.Name, BusName);
 
             // A message the transport can never take, or a handler that failed every attempt, is the row's fault: park it.
             // A transport or a database that is down is not: retry, however long it takes, and hold back the rest of the batch.

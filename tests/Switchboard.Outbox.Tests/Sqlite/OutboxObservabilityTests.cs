@@ -75,6 +75,8 @@ public sealed class OutboxObservabilityTests : IDisposable
     [Fact]
     public async Task Metrics_RecordTheDispatchLatency_AndThePendingCount()
     {
+        // The meter is global and other tests dispatch at the same time: only this bus's measurements count.
+        string name = $"metrics-{Guid.NewGuid():N}";
         ConcurrentBag<double> latencies = [];
         ConcurrentDictionary<string, long> pending = new();
         using MeterListener listener = new();
@@ -85,11 +87,17 @@ public sealed class OutboxObservabilityTests : IDisposable
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
             if (instrument.Name == "switchboard.outbox.dispatch.latency")
             {
-                latencies.Add(value);
+                foreach (KeyValuePair<string, object?> tag in tags)
+                {
+                    if (tag.Key == "switchboard.bus" && (string?)tag.Value == name)
+                    {
+                        latencies.Add(value);
+                    }
+                }
             }
         });
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
@@ -106,7 +114,6 @@ public sealed class OutboxObservabilityTests : IDisposable
             }
         });
         listener.Start();
-        string name = $"metrics-{Guid.NewGuid():N}";
         await using IMessageBus bus = MessageBus.Create(b => b
             .Configure(o => o.Name = name)
             .Handle<ObservedEvent>(_ => { })
