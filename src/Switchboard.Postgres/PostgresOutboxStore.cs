@@ -27,6 +27,7 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
     private readonly string _inbox;
     private readonly string _schemaTable;
     private readonly string _channel;
+    private readonly string _insertOneSql;
     private readonly long _claimLock;
     private readonly long _schemaLock;
     private readonly string _insertSql;
@@ -58,6 +59,10 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
         _claimLock = PostgresOutboxStoreOptions.LockKey($"switchboard-outbox-claim:{options.Schema}.{options.TablePrefix}outbox");
         _schemaLock = PostgresOutboxStoreOptions.LockKey($"switchboard-outbox-schema:{options.Schema}.{options.TablePrefix}outbox");
 
+        _insertOneSql = $"""
+            INSERT INTO {_outbox} (message_id, destination, partition_key, headers, body, created_at, attempts)
+            VALUES (@message_id, @destination, @partition_key, @headers, @body, @created_at, 0)
+            """;
         _insertSql = $"""
             INSERT INTO {_outbox} (message_id, destination, partition_key, headers, body, created_at, attempts)
             SELECT m, d, k, h, b, @created_at, 0
@@ -234,16 +239,33 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
         NpgsqlBatch batch = new(npgsql.Connection, npgsql);
         await using (batch.ConfigureAwait(false))
         {
-            NpgsqlBatchCommand insert = new(_insertSql);
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("message_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = messageIds });
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("destinations", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = destinations });
-            insert.Parameters.Add(new NpgsqlParameter<string?[]>("partition_keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = partitionKeys });
-            insert.Parameters.Add(new NpgsqlParameter<string[]>("headers", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { TypedValue = headers });
-            insert.Parameters.Add(new NpgsqlParameter<byte[][]>("bodies", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = bodies });
+            NpgsqlBatchCommand insert;
+            if (messages.Count == 1)
+            {
+                // The common case, one message per call: plain parameters, no arrays to build and unnest.
+                insert = new(_insertOneSql);
+                insert.Parameters.Add(new NpgsqlParameter<string>("message_id", NpgsqlDbType.Text) { TypedValue = messageIds[0] });
+                insert.Parameters.Add(new NpgsqlParameter<string>("destination", NpgsqlDbType.Text) { TypedValue = destinations[0] });
+                insert.Parameters.Add(new NpgsqlParameter("partition_key", NpgsqlDbType.Text) { Value = (object?)partitionKeys[0] ?? DBNull.Value });
+                insert.Parameters.Add(new NpgsqlParameter<string>("headers", NpgsqlDbType.Jsonb) { TypedValue = headers[0] });
+                insert.Parameters.Add(new NpgsqlParameter<byte[]>("body", NpgsqlDbType.Bytea) { TypedValue = bodies[0] });
+            }
+            else
+            {
+                insert = new(_insertSql);
+                insert.Parameters.Add(new NpgsqlParameter<string[]>("message_ids", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = messageIds });
+                insert.Parameters.Add(new NpgsqlParameter<string[]>("destinations", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = destinations });
+                insert.Parameters.Add(new NpgsqlParameter<string?[]>("partition_keys", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = partitionKeys });
+                insert.Parameters.Add(new NpgsqlParameter<string[]>("headers", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { TypedValue = headers });
+                insert.Parameters.Add(new NpgsqlParameter<byte[][]>("bodies", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = bodies });
+            }
+
             insert.Parameters.Add(Timestamp("created_at", DateTimeOffset.UtcNow));
             batch.BatchCommands.Add(insert);
 
-            // Delivered to every listener if and when the transaction commits, never before, never after a rollback.
+            // Delivered to every listener if and when the transaction commits, never before, never after a rollback. Sent with
+            // every call: Npgsql reuses its transaction objects, so "this transaction already notified" cannot be remembered
+            // safely; PostgreSQL folds the identical notifications of one transaction into one.
             NpgsqlBatchCommand notify = new("SELECT pg_notify(@channel, '')");
             notify.Parameters.AddWithValue("channel", _channel);
             batch.BatchCommands.Add(notify);
