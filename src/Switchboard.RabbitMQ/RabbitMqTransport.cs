@@ -95,9 +95,30 @@ public sealed class RabbitMqTransport : ITransport
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         await EnsureExchangeAsync(cancellationToken).ConfigureAwait(false);
-        string routingKey = Options.ExchangeType == RabbitMqExchangeType.Fanout ? string.Empty : message.Destination;
+        string routingKey = RoutingKey(message);
         await PublishAsync(Options.ExchangeName, routingKey, RabbitMqWire.ToProperties(message), message.Body, message.MessageId, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The routing key of a message: on a topic exchange, a <see cref="DomainEvent"/>'s is <c>{AggregateType}.{destination}</c>
+    /// (seed 001's <c>{aggregate_type}.{event_type}</c> when the destination is the type's stable name, the default), so
+    /// that other applications can bind <c>Order.#</c>; every other message's is its destination. Fanout ignores keys.
+    /// </summary>
+    internal string RoutingKey(TransportMessage message)
+    {
+        if (Options.ExchangeType == RabbitMqExchangeType.Fanout)
+        {
+            return string.Empty;
+        }
+
+        return Options.ExchangeType == RabbitMqExchangeType.Topic && message.GetHeader(MessageHeaders.AggregateType) is { Length: > 0 } aggregateType
+            ? $"{RoutingWord(aggregateType)}.{message.Destination}"
+            : message.Destination;
+    }
+
+    /// <summary>An aggregate type as one routing-key word: dots (word separators) and the pattern characters become '_'.</summary>
+    private static string RoutingWord(string value)
+        => value.AsSpan().IndexOfAny('.', '*', '#') < 0 ? value : value.Replace('.', '_').Replace('*', '_').Replace('#', '_');
 
     /// <inheritdoc />
     public async ValueTask<ITransportReceiver> CreateReceiverAsync(ReceiverOptions options, CancellationToken cancellationToken)
@@ -223,6 +244,11 @@ public sealed class RabbitMqTransport : ITransport
             _declaredQueues.TryAdd(delay, 0);
             string bindingKey = Options.ExchangeType == RabbitMqExchangeType.Fanout ? string.Empty : destination;
             await channel.QueueBindAsync(queue, Options.ExchangeName, bindingKey, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (Options.ExchangeType == RabbitMqExchangeType.Topic)
+            {
+                // Domain events are published as {AggregateType}.{destination}: one more binding takes them, whatever the aggregate.
+                await channel.QueueBindAsync(queue, Options.ExchangeName, "*." + destination, arguments: null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -68,6 +68,11 @@ internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerialize
             }
         }
 
+        if (message is DomainEvent { AggregateType.Length: > 0 } domainEvent)
+        {
+            headers[MessageHeaders.AggregateType] = domainEvent.AggregateType;
+        }
+
         partitionKey ??= (message as DomainEvent)?.AggregateId is { Length: > 0 } aggregateId ? aggregateId : null;
         if (partitionKey is not null)
         {

@@ -49,6 +49,12 @@ public static class MessageHeaders
     public const string PartitionKey = "ce-partitionkey";
 
     /// <summary>
+    /// The kind of aggregate that raised a <see cref="DomainEvent"/> (CloudEvents extension <c>aggregatetype</c>):
+    /// exchange-routed transports put it in front of the routing key (<c>{AggregateType}.{EventType}</c>).
+    /// </summary>
+    public const string AggregateType = "ce-aggregatetype";
+
+    /// <summary>
     /// Set on an explicit replay of a message that may already have been processed (a counter or a timestamp): the inbox
     /// deduplicates on the message id plus this mark, so that a deliberate replay is handled again.
     /// </summary>
