@@ -25,12 +25,13 @@ namespace Switchboard.RabbitMQ;
 public sealed class RabbitMqTransport : ITransport
 {
     private readonly ConnectionFactory _factory;
-    private readonly ConcurrentQueue<IChannel> _publishChannels = new();
+    private readonly PublishSlot[] _publishSlots;
     private readonly ConcurrentDictionary<string, byte> _declaredQueues = new(StringComparer.Ordinal);
     private readonly Lock _connectLock = new();
     private readonly SemaphoreSlim _topologyLock = new(1, 1);
     private Task<IConnection> _connecting;
     private int _exchangeDeclared;
+    private int _nextPublishSlot = -1;
     private int _disposed;
 
     /// <summary>Creates a transport that connects to <see cref="RabbitMqTransportOptions.Uri"/> and owns that connection.</summary>
@@ -49,6 +50,12 @@ public sealed class RabbitMqTransport : ITransport
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
             ClientProvidedName = Options.ConnectionName,
         };
+        _publishSlots = new PublishSlot[Options.PublishChannelPoolSize];
+        for (int i = 0; i < _publishSlots.Length; i++)
+        {
+            _publishSlots[i] = new PublishSlot();
+        }
+
         _connecting = ConnectAsync();
     }
 
@@ -149,9 +156,24 @@ public sealed class RabbitMqTransport : ITransport
             return;
         }
 
-        while (_publishChannels.TryDequeue(out IChannel? channel))
+        foreach (PublishSlot slot in _publishSlots)
         {
-            await CloseQuietlyAsync(channel).ConfigureAwait(false);
+            // Under the slot's lock: a send opening a channel meanwhile finishes first, and none opens one afterwards.
+            await slot.Lock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (slot.Channel is { } channel)
+                {
+                    slot.Channel = null;
+                    await CloseQuietlyAsync(channel).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                slot.Lock.Release();
+            }
+
+            slot.Dispose();
         }
 
         try
@@ -168,38 +190,34 @@ public sealed class RabbitMqTransport : ITransport
         _topologyLock.Dispose();
     }
 
-    /// <summary>Publishes on a pooled confirm channel and waits for the confirm; a return or a nack is a failure.</summary>
+    /// <summary>
+    /// Publishes on one of the shared confirm channels and waits for the broker's confirm of this message; a return or a
+    /// nack fails this send only.
+    /// </summary>
+    /// <remarks>
+    /// Concurrent sends share the channels (round robin) with several publishes in flight on each: the client numbers the
+    /// publishes of a channel and completes each one's task when the broker acknowledges its number, alone or in a
+    /// <c>multiple</c> acknowledgement that covers several. So a send still completes only when its own message is
+    /// confirmed, while the broker confirms (and syncs to disk) many at once instead of one per channel at a time.
+    /// A channel the broker or the network closed fails the sends in flight on it (none of them was confirmed) and is
+    /// replaced by the next send that picks its slot.
+    /// </remarks>
     internal async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
     {
-        IChannel channel = await RentPublishChannelAsync(cancellationToken).ConfigureAwait(false);
-        bool reusable = false;
+        IChannel channel = await GetPublishChannelAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await channel.BasicPublishAsync(exchange, routingKey, mandatory: true, properties, body, cancellationToken).ConfigureAwait(false);
-            reusable = true;
         }
         catch (PublishException ex) when (ex.IsReturn)
         {
-            reusable = true;
             throw new InvalidOperationException(
                 $"RabbitMQ returned message '{messageId}' as unroutable: no queue is bound to exchange '{exchange}' for routing key '{routingKey}'. " +
                 "Start a consumer of that destination first (its queue is declared when it starts), or declare and bind the queue.", ex);
         }
         catch (PublishException ex)
         {
-            reusable = true;
             throw new InvalidOperationException($"RabbitMQ did not confirm message '{messageId}' sent to exchange '{exchange}' (nack): it may not be stored; send it again.", ex);
-        }
-        finally
-        {
-            if (reusable && channel.IsOpen && _publishChannels.Count < Options.PublishChannelPoolSize && !IsDisposed)
-            {
-                _publishChannels.Enqueue(channel);
-            }
-            else
-            {
-                await CloseQuietlyAsync(channel).ConfigureAwait(false);
-            }
         }
     }
 
@@ -312,22 +330,44 @@ public sealed class RabbitMqTransport : ITransport
         }
     }
 
-    private async Task<IChannel> RentPublishChannelAsync(CancellationToken cancellationToken)
+    /// <summary>Returns the open confirm channel of the next slot, opening one when the slot has none or its channel closed.</summary>
+    private ValueTask<IChannel> GetPublishChannelAsync(CancellationToken cancellationToken)
     {
-        while (_publishChannels.TryDequeue(out IChannel? pooled))
+        uint next = (uint)Interlocked.Increment(ref _nextPublishSlot);
+        PublishSlot slot = _publishSlots[next % (uint)_publishSlots.Length];
+        IChannel? channel = Volatile.Read(ref slot.Channel);
+        return channel is { IsOpen: true } ? ValueTask.FromResult(channel) : OpenPublishChannelAsync(slot, cancellationToken);
+    }
+
+    private async ValueTask<IChannel> OpenPublishChannelAsync(PublishSlot slot, CancellationToken cancellationToken)
+    {
+        await slot.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (pooled.IsOpen)
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (slot.Channel is { IsOpen: true } open)
             {
-                return pooled;
+                return open;
             }
 
-            await CloseQuietlyAsync(pooled).ConfigureAwait(false);
-        }
+            if (slot.Channel is { } closed)
+            {
+                // Closed by the broker or the network: the sends that were in flight on it have already failed.
+                slot.Channel = null;
+                await CloseQuietlyAsync(closed).ConfigureAwait(false);
+            }
 
-        IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
-            cancellationToken).ConfigureAwait(false);
+            IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+            IChannel channel = await connection.CreateChannelAsync(
+                new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true),
+                cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref slot.Channel, channel);
+            return channel;
+        }
+        finally
+        {
+            slot.Lock.Release();
+        }
     }
 
     private async Task<IConnection> ConnectAsync()
@@ -343,5 +383,14 @@ public sealed class RabbitMqTransport : ITransport
             // The host and port only: the URI carries the credentials.
             throw new InvalidOperationException($"RabbitMQ at {Options.Uri!.Host}:{Options.Uri.Port} is unreachable ({ex.InnerException?.GetType().Name ?? ex.GetType().Name}); the next call tries again.", ex);
         }
+    }
+
+    /// <summary>One shared confirm channel, opened on first use and replaced when it closed.</summary>
+    private sealed class PublishSlot : IDisposable
+    {
+        public readonly SemaphoreSlim Lock = new(1, 1);
+        public IChannel? Channel;
+
+        public void Dispose() => Lock.Dispose();
     }
 }

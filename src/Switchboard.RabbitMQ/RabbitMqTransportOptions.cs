@@ -51,9 +51,13 @@ public sealed class RabbitMqTransportOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool CreateTopology { get; set; } = true;
 
-    /// <summary>Gets or sets how many confirm-enabled channels are kept for publishing.</summary>
-    /// <value>The default value is 8.</value>
-    public int PublishChannelPoolSize { get; set; } = 8;
+    /// <summary>
+    /// Gets or sets how many confirm-enabled channels the sends share. Concurrent sends take them in turn with several
+    /// publishes in flight on each; every send still completes only when the broker confirmed its own message, and the
+    /// broker confirms the messages in flight on a channel together (one disk sync for many).
+    /// </summary>
+    /// <value>The default value is 1: on one channel the most confirms share a sync. More channels spread the framing work of very many concurrent senders.</value>
+    public int PublishChannelPoolSize { get; set; } = 1;
 
     /// <summary>Gets or sets the name the connection shows in the management UI.</summary>
     /// <value>The default value is <c>switchboard</c>.</value>

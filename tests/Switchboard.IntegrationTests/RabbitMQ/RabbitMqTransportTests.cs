@@ -99,6 +99,77 @@ public sealed class RabbitMqTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConcurrentSends_ShareOneChannel_EachCompletesOnItsOwnConfirm_AndAReturnFailsOnlyItsSend()
+    {
+        RabbitMqTransport transport = Transport(new RabbitMqTransportOptions { Uri = RabbitMqServer.Uri, ExchangeName = _exchange, PublishChannelPoolSize = 1 });
+        await using ITransportReceiver receiver = await transport.CreateReceiverAsync(new ReceiverOptions("shared", "g", "c"), CancellationToken.None);
+
+        // 200 sends at once on one channel, every tenth one unroutable: only those fail, each with its own message id.
+        TransportMessage[] messages = [.. Enumerable.Range(0, 200).Select(i => Message(i % 10 == 9 ? "unbound-shared" : "shared", $"{{\"i\":{i}}}"))];
+        Task[] sends = [.. messages.Select(m => Task.Run(async () => await transport.SendAsync(m, CancellationToken.None)))];
+        try
+        {
+            await Task.WhenAll(sends);
+        }
+        catch (InvalidOperationException)
+        {
+            // Inspected one by one below.
+        }
+
+        for (int i = 0; i < messages.Length; i++)
+        {
+            if (messages[i].Destination == "unbound-shared")
+            {
+                InvalidOperationException ex = Assert.IsType<InvalidOperationException>(sends[i].Exception?.InnerException);
+                Assert.Contains("unroutable", ex.Message);
+                Assert.Contains(messages[i].MessageId, ex.Message);
+            }
+            else
+            {
+                Assert.True(sends[i].IsCompletedSuccessfully, $"send {i}: {sends[i].Exception?.InnerException?.Message}");
+            }
+        }
+
+        // Every confirmed message is in the queue.
+        HashSet<string> expected = [.. messages.Where(m => m.Destination == "shared").Select(m => m.MessageId)];
+        using CancellationTokenSource cts = new(Patience);
+        while (expected.Count > 0)
+        {
+            ReceivedMessage received = await receiver.ReceiveAsync(cts.Token);
+            Assert.True(expected.Remove(received.Message.MessageId));
+            await received.AckAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task SharedChannel_ClosedByTheBroker_FailsTheSend_AndIsReplacedForTheNextOne()
+    {
+        // Without topology creation, a send to an exchange that does not exist makes the broker close the channel (404).
+        string missing = RabbitMqServer.NewExchange();
+        RabbitMqTransport transport = Transport(new RabbitMqTransportOptions { Uri = RabbitMqServer.Uri, ExchangeName = missing, CreateTopology = false, PublishChannelPoolSize = 1 });
+        await Assert.ThrowsAnyAsync<Exception>(async () => await transport.SendAsync(Message("late", "{}"), CancellationToken.None));
+
+        IConnection connection = await transport.GetConnectionAsync();
+        string queue = "late." + missing;
+        _queues.Add(queue);
+        await using (IChannel setup = await connection.CreateChannelAsync())
+        {
+            await setup.ExchangeDeclareAsync(missing, ExchangeType.Topic, durable: true);
+            await setup.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+            await setup.QueueBindAsync(queue, missing, "late");
+        }
+
+        try
+        {
+            await transport.SendAsync(Message("late", "{}"), CancellationToken.None);
+        }
+        finally
+        {
+            await RabbitMqServer.DeleteAsync(missing, []);
+        }
+    }
+
+    [Fact]
     public async Task Retry_WaitsInTheDelayQueue_ThenComesBackToTheSameGroupOnly_WithTheCountIncreased()
     {
         RabbitMqTransport transport = Transport();
