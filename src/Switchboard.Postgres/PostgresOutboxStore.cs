@@ -28,6 +28,7 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
     private readonly string _schemaTable;
     private readonly string _channel;
     private readonly string _insertOneSql;
+    private readonly string _markDispatchedSql;
     private readonly long _claimLock;
     private readonly long _schemaLock;
     private readonly string _insertSql;
@@ -59,6 +60,7 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
         _claimLock = PostgresOutboxStoreOptions.LockKey($"switchboard-outbox-claim:{options.Schema}.{options.TablePrefix}outbox");
         _schemaLock = PostgresOutboxStoreOptions.LockKey($"switchboard-outbox-schema:{options.Schema}.{options.TablePrefix}outbox");
 
+        _markDispatchedSql = $"UPDATE {_outbox} SET dispatched_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = ANY(@ids) AND dispatched_at IS NULL";
         _insertOneSql = $"""
             INSERT INTO {_outbox} (message_id, destination, partition_key, headers, body, created_at, attempts)
             VALUES (@message_id, @destination, @partition_key, @headers, @body, @created_at, 0)
@@ -299,6 +301,15 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
                     await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                if (claim.Dispatched is { Count: > 0 } dispatched)
+                {
+                    // The previous batch's marks ride in this transaction: one commit less per batch.
+                    using NpgsqlCommand mark = new(_markDispatchedSql, connection, transaction);
+                    mark.Parameters.Add(Timestamp("at", claim.Now));
+                    mark.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. dispatched] });
+                    await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 List<OutboxMessage> rows = [];
                 List<(long Id, string Error)>? unreadable = null;
                 using (NpgsqlCommand command = new(_claimSql, connection, transaction))
@@ -376,8 +387,7 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
             return;
         }
 
-        using NpgsqlCommand command = _dataSource.CreateCommand(
-            $"UPDATE {_outbox} SET dispatched_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = ANY(@ids) AND dispatched_at IS NULL");
+        using NpgsqlCommand command = _dataSource.CreateCommand(_markDispatchedSql);
         command.Parameters.Add(Timestamp("at", dispatchedAt));
         command.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. ids] });
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -21,6 +21,17 @@ public sealed partial class SqliteOutboxStore
             {
                 List<OutboxMessage> rows = new(Math.Min(claim.BatchSize, 256));
                 List<(long Id, int Attempts, string Error)>? unreadable = null;
+                if (claim.Dispatched is { Count: > 0 } dispatched)
+                {
+                    // The previous batch's marks ride in this transaction: one commit less per batch.
+                    using SqliteCommand mark = connection.CreateCommand();
+                    mark.Transaction = transaction;
+                    mark.CommandText = Sql.MarkDispatched;
+                    mark.Parameters.AddWithValue("@ids", IdsJson(dispatched));
+                    mark.Parameters.AddWithValue("@at", claim.Now.ToUnixTimeMilliseconds());
+                    await mark.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 using (SqliteCommand command = connection.CreateCommand())
                 {
                     command.Transaction = transaction;
@@ -70,7 +81,12 @@ public sealed partial class SqliteOutboxStore
             return;
         }
 
-        // One statement for the batch: the ids travel as a JSON array (json_each), however many there are.
+        await ExecuteAsync(Sql.MarkDispatched, cancellationToken, ("@ids", IdsJson(ids)), ("@at", dispatchedAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+    }
+
+    /// <summary>One statement for a batch: the ids travel as a JSON array (<c>json_each</c>), however many there are.</summary>
+    private static string IdsJson(IReadOnlyList<long> ids)
+    {
         StringBuilder json = new(ids.Count * 8);
         json.Append('[');
         for (int i = 0; i < ids.Count; i++)
@@ -78,8 +94,7 @@ public sealed partial class SqliteOutboxStore
             json.Append(i == 0 ? string.Empty : ",").Append(ids[i].ToString(CultureInfo.InvariantCulture));
         }
 
-        json.Append(']');
-        await ExecuteAsync(Sql.MarkDispatched, cancellationToken, ("@ids", json.ToString()), ("@at", dispatchedAt.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+        return json.Append(']').ToString();
     }
 
     /// <inheritdoc />

@@ -189,6 +189,25 @@ public abstract partial class OutboxStoreConformanceTests
     }
 
     [Fact]
+    public async Task Claim_WithThePreviousBatchDispatched_MarksItFirst_AndFreesTheRestOfItsKey()
+    {
+        IOutboxStore store = await StoreAsync();
+        await AddRowsAsync(store, Raw("orders", "oc.test", "1", "k"), Raw("orders", "oc.test", "2", "k"), Raw("orders", "oc.test", "3"));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        IReadOnlyList<OutboxMessage> first = await store.ClaimAsync(new OutboxClaim("a", 1, now, now.AddSeconds(30)));
+        Assert.Equal("1", Encoding.UTF8.GetString(Assert.Single(first).Message.Body.Span));
+
+        // The second row of key k is free only once the first is marked: the claim marks it in its own transaction first.
+        IReadOnlyList<OutboxMessage> second = await store.ClaimAsync(new OutboxClaim("a", 10, now, now.AddSeconds(30)) { Dispatched = [first[0].Id] });
+        Assert.Equal(["2", "3"], second.Select(r => Encoding.UTF8.GetString(r.Message.Body.Span)));
+        Assert.Equal(2, (await store.CountAsync()).Pending);
+
+        // Marks with an empty claim still count; a row marked twice stays dispatched.
+        Assert.Empty(await store.ClaimAsync(new OutboxClaim("a", 10, now, now.AddSeconds(30)) { Dispatched = [second[0].Id, second[1].Id, first[0].Id] }));
+        Assert.Equal(0, (await store.CountAsync()).Pending);
+    }
+
+    [Fact]
     public async Task Release_WithFailure_CountsTheAttempt_KeepsTheError_AndWaitsUntilNotBefore()
     {
         IOutboxStore store = await StoreAsync();

@@ -20,6 +20,9 @@ internal sealed partial class TransactionalOutbox
         // The earliest time a row given back for a retry becomes due: kept until a claim has run after it, so that a wake-up
         // that comes before it (a commit, a spurious notification) does not make the dispatcher forget it and sleep a whole poll.
         DateTimeOffset? retryAt = null;
+
+        // Rows of a full batch whose dispatch was confirmed: marked by the next claim, in its transaction.
+        long[]? unmarked = null;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -35,7 +38,8 @@ internal sealed partial class TransactionalOutbox
                 // Drain whatever woke us before claiming, so that a commit during the claim wakes us again.
                 _wake.Reader.TryRead(out _);
                 DateTimeOffset claimedAt = _runtime.Time.GetUtcNow();
-                BatchResult batch = await DispatchBatchAsync(stopping).ConfigureAwait(false);
+                BatchResult batch = await DispatchBatchAsync(unmarked, stopping).ConfigureAwait(false);
+                unmarked = batch.Unmarked;
                 failures = 0;
                 if (retryAt <= claimedAt)
                 {
@@ -73,11 +77,12 @@ internal sealed partial class TransactionalOutbox
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception ex)
             {
-                // The database is unreachable (or a statement failed): back off, never give up the loop.
+                // The database is unreachable (or a statement failed): back off, never give up the loop. Rows dispatched and
+                // not yet marked stay in 'unmarked' for the next claim.
                 TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(_options.PollInterval.TotalMilliseconds, 50 * Math.Pow(2, Math.Min(failures++, 10))));
                 Log.OutboxStoreFailed(_runtime.Logger, _store.Name, (long)delay.TotalMilliseconds, ex);
                 try
@@ -86,10 +91,35 @@ internal sealed partial class TransactionalOutbox
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    break;
                 }
             }
         }
+
+        if (unmarked is not null)
+        {
+            await MarkQuietlyAsync(unmarked).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Marks confirmed rows at shutdown; if the database does not answer, they are sent again after their lease (at least once).</summary>
+    private async Task MarkQuietlyAsync(long[] ids)
+    {
+        try
+        {
+            await MarkAsync(ids).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.OutboxStoreFailed(_runtime.Logger, _store.Name, 0, ex);
+        }
+    }
+
+    private async ValueTask MarkAsync(long[] ids)
+    {
+        // Not cancellable: these rows were confirmed; leaving them unmarked would send them again.
+        await _store.MarkDispatchedAsync(ids, _runtime.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        Interlocked.Add(ref _dispatched, ids.Length);
     }
 
     private async Task WaitForWakeAsync(TimeSpan wait, CancellationToken stopping)
@@ -111,11 +141,22 @@ internal sealed partial class TransactionalOutbox
         }
     }
 
-    /// <summary>Claims one batch, dispatches it (rows of one key in order, keys in parallel), and marks what succeeded.</summary>
-    internal async ValueTask<BatchResult> DispatchBatchAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims one batch (marking <paramref name="unmarked"/>, the previous batch's confirmed rows, in the same transaction),
+    /// dispatches it (rows of one key in order, keys in parallel), and marks what succeeded: at once when the batch was not
+    /// full, otherwise through the next claim (<see cref="BatchResult.Unmarked"/>), which the caller makes right away.
+    /// </summary>
+    internal async ValueTask<BatchResult> DispatchBatchAsync(long[]? unmarked, CancellationToken cancellationToken)
     {
         DateTimeOffset now = _runtime.Time.GetUtcNow();
-        IReadOnlyList<OutboxMessage> claimed = await _store.ClaimAsync(new OutboxClaim(Owner, _options.BatchSize, now, now + _options.LeaseDuration), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<OutboxMessage> claimed = await _store.ClaimAsync(
+            new OutboxClaim(Owner, _options.BatchSize, now, now + _options.LeaseDuration) { Dispatched = unmarked },
+            cancellationToken).ConfigureAwait(false);
+        if (unmarked is not null)
+        {
+            Interlocked.Add(ref _dispatched, unmarked.Length);
+        }
+
         if (claimed.Count == 0)
         {
             return default;
@@ -158,14 +199,13 @@ internal sealed partial class TransactionalOutbox
         }
 
         long[] done = [.. state.Done];
-        if (done.Length > 0)
+        if (done.Length > 0 && (claimed.Count < _options.BatchSize || cancellationToken.IsCancellationRequested))
         {
-            // Not cancellable: these rows were confirmed; leaving them unmarked would send them again.
-            await _store.MarkDispatchedAsync(done, _runtime.Time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
-            Interlocked.Add(ref _dispatched, done.Length);
+            await MarkAsync(done).ConfigureAwait(false);
+            done = [];
         }
 
-        return new BatchResult(claimed.Count, done.Length, state.NextDue);
+        return new BatchResult(claimed.Count, state.Done.Count, state.NextDue, done.Length > 0 ? done : null);
     }
 
     private async ValueTask DispatchGroupAsync(List<OutboxMessage> group, BatchState state, CancellationToken cancellationToken)
@@ -292,7 +332,8 @@ internal sealed partial class TransactionalOutbox
         return new TransportMessage { Destination = message.Destination, Headers = headers, Body = message.Body, PartitionKey = message.PartitionKey };
     }
 
-    internal readonly record struct BatchResult(int Claimed, int Dispatched, DateTimeOffset? NextDue);
+    /// <summary>What one batch did; <see cref="Unmarked"/> holds confirmed rows for the next claim to mark.</summary>
+    internal readonly record struct BatchResult(int Claimed, int Dispatched, DateTimeOffset? NextDue, long[]? Unmarked = null);
 
     private enum Outcome
     {

@@ -81,13 +81,25 @@ internal sealed partial class TransactionalOutbox : IOutbox, IAsyncDisposable
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         int dispatched = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        long[]? unmarked = null;
+        try
         {
-            BatchResult batch = await DispatchBatchAsync(cancellationToken).ConfigureAwait(false);
-            dispatched += batch.Dispatched;
-            if (batch.Claimed == 0)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                break;
+                BatchResult batch = await DispatchBatchAsync(unmarked, cancellationToken).ConfigureAwait(false);
+                unmarked = batch.Unmarked;
+                dispatched += batch.Dispatched;
+                if (batch.Claimed == 0)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            if (unmarked is not null)
+            {
+                await MarkAsync(unmarked).ConfigureAwait(false);
             }
         }
 
