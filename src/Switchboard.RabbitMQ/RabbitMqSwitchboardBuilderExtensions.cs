@@ -30,31 +30,12 @@ public static class RabbitMqSwitchboardBuilderExtensions
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<RabbitMqTransportOptions>, RabbitMqTransportOptionsValidator>();
 
-        // The bus is built by a factory that receives the service provider; its configuration actions do not. Wrap the
-        // factory so the action that adds the transport can read the options from the provider building this bus.
-        ProviderSlot slot = new();
-        ServiceDescriptor? bus = services.LastOrDefault(d => d.ServiceType == typeof(IMessageBus));
-        if (bus?.ImplementationFactory is not { } factory)
-        {
-            throw new InvalidOperationException("UseRabbitMq on the Switchboard builder needs the bus registered by services.AddSwitchboard(...) first.");
-        }
-
-        services.Remove(bus);
-        services.Add(ServiceDescriptor.Singleton<IMessageBus>(provider =>
-        {
-            slot.Provider = provider;
-            return (IMessageBus)factory(provider);
-        }));
+        // The options are read from the provider that builds the bus (BusBuilder.Services), after ValidateOnStart ran.
         return builder.Configure(b =>
         {
-            IServiceProvider provider = slot.Provider ?? throw new InvalidOperationException("The RabbitMQ options are read when the bus is built from the service provider.");
+            IServiceProvider provider = b.Services ?? throw new InvalidOperationException("The RabbitMQ options are read when the bus is built from the service provider.");
             b.UseRabbitMq(provider.GetRequiredService<IOptions<RabbitMqTransportOptions>>().Value);
         });
-    }
-
-    private sealed class ProviderSlot
-    {
-        public IServiceProvider? Provider { get; set; }
     }
 }
 

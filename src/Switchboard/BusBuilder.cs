@@ -24,6 +24,12 @@ public sealed class BusBuilder
     /// <summary>Gets the bus's options.</summary>
     public BusOptions Options { get; } = new();
 
+    /// <summary>
+    /// Gets the application's service provider while a bus registered with <c>services.AddSwitchboard(...)</c> is being built
+    /// (configuration actions can read options and services from it); <see langword="null"/> for <see cref="MessageBus.Create"/>.
+    /// </summary>
+    public IServiceProvider? Services { get; internal set; }
+
     internal ITransport? Transport { get; private set; }
 
     internal IResponseStore? ResponseStore { get; private set; }

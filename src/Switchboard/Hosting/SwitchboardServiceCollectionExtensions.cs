@@ -32,7 +32,7 @@ public static class SwitchboardServiceCollectionExtensions
 
         services.TryAddSingleton<IMessageBus>(provider =>
         {
-            BusBuilder builder = new();
+            BusBuilder builder = new() { Services = provider };
             foreach (Action<BusBuilder> action in provider.GetRequiredService<SwitchboardConfiguration>().Actions)
             {
                 action(builder);

@@ -103,6 +103,29 @@ public sealed class HostingTests
     }
 
     [Fact]
+    public async Task Configuration_actions_see_the_application_service_provider_with_AddSwitchboard_and_none_standalone()
+    {
+        IServiceProvider? seen = null;
+        ServiceCollection services = new();
+        services.AddSingleton(new HostQuestion(21));
+        services.AddSwitchboard(b =>
+        {
+            seen = b.Services;
+            HostQuestion configured = b.Services!.GetRequiredService<HostQuestion>();
+            b.Handle<HostPing>(_ => { });
+            Assert.Equal(21, configured.N);
+        });
+        await using ServiceProvider provider = services.BuildServiceProvider();
+
+        _ = provider.GetRequiredService<IMessageBus>();
+
+        Assert.NotNull(seen); // the root scope of this provider
+        IServiceProvider? standalone = new ServiceCollection().BuildServiceProvider();
+        await using IMessageBus bus = MessageBus.Create(b => standalone = b.Services);
+        Assert.Null(standalone);
+    }
+
+    [Fact]
     public async Task Class_handlers_are_resolved_per_message_from_a_new_scope_shared_by_the_handlers_of_one_message_and_disposed_after_it()
     {
         ServiceCollection services = new();
