@@ -52,9 +52,12 @@ public sealed partial class PostgresOutboxStore
 
         private void OnNotification(object sender, NpgsqlNotificationEventArgs e) => committed();
 
+        private static readonly KeyValuePair<string, object?> DbSystem = new("db.system", "postgresql");
+
         private async Task RunAsync(NpgsqlConnection? connection, CancellationToken stopping)
         {
             int failures = 0;
+            bool lost = false;
             while (!stopping.IsCancellationRequested)
             {
                 try
@@ -64,6 +67,11 @@ public sealed partial class PostgresOutboxStore
                         connection = await ConnectAsync(stopping).ConfigureAwait(false);
                         Reconnects++;
                         failures = 0;
+                        if (lost)
+                        {
+                            PostgresDiagnostics.ListenerRestorations.Add(1, DbSystem);
+                            lost = false;
+                        }
 
                         // Commits made while nobody listened were not heard: look once.
                         committed();
@@ -90,6 +98,8 @@ public sealed partial class PostgresOutboxStore
                         connection.Notification -= OnNotification;
                         await connection.DisposeAsync().ConfigureAwait(false);
                         connection = null;
+                        PostgresDiagnostics.ListenerFailures.Add(1, DbSystem);
+                        lost = true;
                     }
 
                     double ms = Math.Min(MaxReconnectDelay.TotalMilliseconds, FirstReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures++, 10)));

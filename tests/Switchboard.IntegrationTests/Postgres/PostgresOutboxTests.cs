@@ -149,6 +149,27 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
     [Fact]
     public async Task Listener_AfterItsConnectionIsKilled_CallsBackOnce_ThenHearsCommitsAgain()
     {
+        long failures = 0, restorations = 0;
+        using System.Diagnostics.Metrics.MeterListener meters = new();
+        meters.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.postgres.listener.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name.EndsWith(".failures", StringComparison.Ordinal))
+            {
+                Interlocked.Add(ref failures, value);
+            }
+            else
+            {
+                Interlocked.Add(ref restorations, value);
+            }
+        });
+        meters.Start();
         PostgresOutboxStore store = Store();
         await store.EnsureSchemaAsync();
         int calls = 0;
@@ -170,6 +191,10 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         }
 
         await Waiting.UntilAsync(() => Volatile.Read(ref calls) > before, Patience, () => "the commit after the reconnect was not heard");
+
+        // The outage is counted on the Switchboard meter (other tests' listeners may add to it, never subtract).
+        Assert.True(Interlocked.Read(ref failures) >= 1, "the lost LISTEN connection was not counted");
+        Assert.True(Interlocked.Read(ref restorations) >= 1, "the restored LISTEN connection was not counted");
 
         // Disposed: it stops calling back.
         await listener.DisposeAsync();
