@@ -16,34 +16,23 @@ internal sealed partial class SwitchboardBus
 
     /// <summary>
     /// The fastest path, for the common case: only handlers registered on the builder, none needing a context, nobody
-    /// listening. It invokes them in order and stays synchronous while they complete synchronously; the first that does
-    /// not is handed to <see cref="DispatchFullAsync"/> with the rest.
+    /// listening, the publish already counted in <see cref="MessageRoute.FastPublishes"/>. It invokes them in order and
+    /// stays synchronous while they complete synchronously; the first that does not is handed to
+    /// <see cref="ContinueWithoutContextAsync"/> with the rest.
     /// </summary>
-    private ValueTask InvokeRegisteredHandlers(MessageRoute route, object message, StatisticsCounters.Slot counters, CancellationToken cancellationToken)
+    private ValueTask InvokeRegisteredHandlers(MessageRoute route, object message, CancellationToken cancellationToken)
     {
         HandlerInvoker[] handlers = route.Handlers;
-        int i = 0;
-        ValueTask pending;
-        try
+        for (int i = 0; i < handlers.Length; i++)
         {
-            for (; i < handlers.Length; i++)
+            // A handler's exception comes back as a faulted task: the continuation records it and runs the rest.
+            ValueTask pending = handlers[i].InvokeAsync(message, null, cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
             {
-                pending = handlers[i].InvokeAsync(message, null, cancellationToken);
-                if (!pending.IsCompletedSuccessfully)
-                {
-                    counters.HandlersInvoked += i;
-                    return ContinueWithoutContextAsync(route, [], message, i, pending, _runtime.Options.HandlerErrors, cancellationToken);
-                }
+                return ContinueWithoutContextAsync(route, [], message, i, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
         }
-        catch (Exception ex)
-        {
-            // A handler threw before returning a task: the continuation records it and runs the rest.
-            counters.HandlersInvoked += i;
-            return ContinueWithoutContextAsync(route, [], message, i, ValueTask.FromException(ex), _runtime.Options.HandlerErrors, cancellationToken);
-        }
 
-        counters.HandlersInvoked += handlers.Length;
         return default;
     }
 
@@ -51,6 +40,10 @@ internal sealed partial class SwitchboardBus
     /// Finishes a context-free dispatch once handler <paramref name="index"/> did not complete synchronously: awaits it,
     /// then runs the rest (the route's handlers, then <paramref name="subscribers"/>), isolating and recording errors.
     /// Deliberately small, because its state machine is what an asynchronous handler costs in allocation.
+    /// <para>
+    /// <c>counted</c>: whether every handler was counted as invoked up front (a fast-path publish); then only the handlers
+    /// a caller's cancellation keeps from running are given back. Otherwise each handler is counted when it has run.
+    /// </para>
     /// </summary>
     private async ValueTask ContinueWithoutContextAsync(
         MessageRoute route,
@@ -59,14 +52,16 @@ internal sealed partial class SwitchboardBus
         int index,
         ValueTask pending,
         HandlerErrorMode mode,
+        bool counted,
         CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         List<Exception>? errors = null;
+        HandlerInvoker[] handlers = route.Handlers;
+        int total = handlers.Length + subscribers.Length;
+        bool finished = false;
         try
         {
-            HandlerInvoker[] handlers = route.Handlers;
-            int total = handlers.Length + subscribers.Length;
             while (true)
             {
                 try
@@ -79,7 +74,11 @@ internal sealed partial class SwitchboardBus
                     (errors ??= []).Add(ex);
                 }
 
-                Counters.Local.HandlersInvoked++;
+                if (!counted)
+                {
+                    Counters.Local.HandlersInvoked++;
+                }
+
                 HandlerInvoker? next = null;
                 while (++index < total)
                 {
@@ -95,18 +94,19 @@ internal sealed partial class SwitchboardBus
                     break;
                 }
 
-                try
-                {
-                    pending = next!.InvokeAsync(message, null, cancellationToken);
-                }
-                catch (Exception ex)
-                {
-                    pending = ValueTask.FromException(ex);
-                }
+                pending = next!.InvokeAsync(message, null, cancellationToken);
             }
+
+            finished = true;
         }
         finally
         {
+            if (counted && !finished)
+            {
+                // The caller's cancellation ended the publish at handler `index`: the ones after it never ran.
+                Counters.Local.HandlersInvoked -= total - 1 - index;
+            }
+
             _inFlight.Exit();
         }
 
@@ -144,20 +144,11 @@ internal sealed partial class SwitchboardBus
                 continue;
             }
 
-            ValueTask pending;
-            try
-            {
-                pending = handler.InvokeAsync(message, null, cancellationToken);
-            }
-            catch (Exception ex)
-            {
-                pending = ValueTask.FromException(ex);
-            }
-
+            ValueTask pending = handler.InvokeAsync(message, null, cancellationToken);
             if (!pending.IsCompletedSuccessfully)
             {
                 Counters.Local.HandlersInvoked += invoked;
-                return ContinueWithoutContextAsync(route, extra, message, i, pending, mode, cancellationToken);
+                return ContinueWithoutContextAsync(route, extra, message, i, pending, mode, counted: false, cancellationToken);
             }
 
             invoked++;

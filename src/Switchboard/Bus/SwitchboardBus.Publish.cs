@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
-using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -18,37 +17,30 @@ internal sealed partial class SwitchboardBus
 
         // The common case, kept small so that its stack frame is too: no options, running, not cancelled, handlers
         // registered on the builder that need no context, nobody listening. Everything else is PublishOtherwise.
-        if (options is null && Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        // _publishRoutes is set only on the running root bus without runtime subscribers (see its remarks).
+        TypeMap<MessageRoute>? routes = Volatile.Read(ref _publishRoutes);
+        if (routes is not null && options is null && !cancellationToken.IsCancellationRequested)
         {
-            MessageRoute route = _runtime.Router.GetRoute(@event);
-            if (OnlyRegisteredHandlers(route))
+            MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(@event));
+            if (route is { InProcessWithoutContext: true } && !Observed)
             {
-                StatisticsCounters.Slot counters = Counters.Local;
-                counters.EventsPublished++;
+                // Counts the event and its handlers at once (see MessageRoute.FastPublishes).
+                route.FastPublishes.Increment();
                 HandlerInvoker[] handlers = route.Handlers;
                 if (handlers.Length != 1)
                 {
-                    return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+                    return InvokeRegisteredHandlers(route, @event, cancellationToken);
                 }
 
-                // One handler, the most common event shape: invoked here, without the loop's frame.
-                ValueTask pending;
-                try
-                {
-                    pending = handlers[0].InvokeAsync(@event, null, cancellationToken);
-                }
-                catch (Exception ex)
-                {
-                    pending = ValueTask.FromException(ex);
-                }
-
+                // One handler, the most common event shape: invoked here, without the loop's frame. The invoker returns
+                // the handler's exception as a faulted task, so this frame needs no exception handling of its own.
+                ValueTask pending = handlers[0].InvokeAsync(@event, null, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {
-                    counters.HandlersInvoked++;
                     return default;
                 }
 
-                return ContinueWithoutContextAsync(route, [], @event, 0, pending, _runtime.Options.HandlerErrors, cancellationToken);
+                return ContinueWithoutContextAsync(route, [], @event, 0, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
         }
 
@@ -151,12 +143,11 @@ internal sealed partial class SwitchboardBus
 
     private ValueTask PublishForegroundAsync(object @event, PublishOptions? options, CancellationToken cancellationToken)
     {
-        StatisticsCounters.Slot counters = Counters.Local;
-        counters.EventsPublished++;
         MessageRoute route = _runtime.Router.GetRoute(@event);
         HandlerErrorMode mode = options?.HandlerErrors ?? _runtime.Options.HandlerErrors;
         if (options is { CorrelationId: not null } or { Headers: not null })
         {
+            Counters.Local.EventsPublished++;
             MessageMetadata metadata = new(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
             return PublishRoutedAsync(route, @event, metadata, hasMetadata: true, mode, cancellationToken);
         }
@@ -164,18 +155,21 @@ internal sealed partial class SwitchboardBus
         // What background workers run for every item: the same fast path as PublishAsync when it applies.
         if (mode == _runtime.Options.HandlerErrors && OnlyRegisteredHandlers(route))
         {
-            return InvokeRegisteredHandlers(route, @event, counters, cancellationToken);
+            route.FastPublishes.Increment();
+            return InvokeRegisteredHandlers(route, @event, cancellationToken);
         }
 
+        Counters.Local.EventsPublished++;
         return PublishRoutedAsync(route, @event, default, hasMetadata: false, mode, cancellationToken);
     }
 
     /// <summary>
     /// Whether a publish of this route may take <see cref="InvokeRegisteredHandlers"/>: it stays in process, no handler
-    /// needs a context, there are no runtime subscribers, and nobody listens for spans or handler metrics.
+    /// needs a context, there are no runtime subscribers, nobody listens for spans or handler metrics, and this is the
+    /// root bus (the route's counters are the root's; a scope counts its own).
     /// </summary>
     private bool OnlyRegisteredHandlers(MessageRoute route)
-        => route.InProcessWithoutContext && _subscriptions.IsEmpty && !Observed;
+        => route.InProcessWithoutContext && _parent is null && _subscriptions.IsEmpty && !Observed;
 
     /// <summary>Publishes to the handlers in this process, or to the transport when the type is routed there.</summary>
     private ValueTask PublishRoutedAsync(MessageRoute route, object @event, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
-using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -17,14 +16,15 @@ internal sealed partial class SwitchboardBus
         }
 
         // The common case, as for publish: a local handler without context, nobody listening.
-        if (Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        // _sendRoutes is set only on the running root bus.
+        TypeMap<MessageRoute>? routes = Volatile.Read(ref _sendRoutes);
+        if (routes is not null && !cancellationToken.IsCancellationRequested)
         {
-            MessageRoute route = _runtime.Router.GetRoute(command);
-            if (route.CommandHandler is { NeedsContext: false } handler && route.Destination is null && !Observed)
+            MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(command));
+            if (route?.LocalCommandHandler is { } handler && !Observed)
             {
-                StatisticsCounters.Slot counters = Counters.Local;
-                counters.CommandsSent++;
-                counters.HandlersInvoked++;
+                // Counts the command and its handler's invocation at once (see MessageRoute.FastSends).
+                route.FastSends.Increment();
                 return InvokeWithoutContext(route, handler, command, cancellationToken);
             }
         }
@@ -54,15 +54,14 @@ internal sealed partial class SwitchboardBus
 
         // The common case: no options, running, a local handler with exactly this result type and no context, nobody
         // listening. Comparing the handler's result type is cheaper than a type test against a shared generic type.
-        if (options is null && Volatile.Read(ref _state) == Running && !cancellationToken.IsCancellationRequested)
+        TypeMap<MessageRoute>? routes = Volatile.Read(ref _sendRoutes);
+        if (routes is not null && options is null && !cancellationToken.IsCancellationRequested)
         {
-            MessageRoute route = _runtime.Router.GetRoute(request);
-            HandlerInvoker? handler = route.CommandHandler;
-            if (handler is { NeedsContext: false } && route.Destination is null && handler.ResultType == typeof(TResult) && !Observed)
+            MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(request));
+            if (route?.LocalCommandHandler is { } handler && handler.ResultType == typeof(TResult) && !Observed)
             {
-                StatisticsCounters.Slot counters = Counters.Local;
-                counters.RequestsSent++;
-                counters.HandlersInvoked++;
+                // Counts the request and its handler's invocation at once (see MessageRoute.FastRequests).
+                route.FastRequests.Increment();
                 return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
             }
         }
@@ -168,39 +167,22 @@ internal sealed partial class SwitchboardBus
         static async ValueTask DiscardResult(ValueTask<object?> pending) => await pending.ConfigureAwait(false);
     }
 
-    /// <summary>Invokes a command's handler without a context; its exception is counted and reaches the caller.</summary>
+    /// <summary>
+    /// Invokes a command's handler without a context; its exception is counted and reaches the caller through the returned
+    /// task (the invoker never throws, so this hot frame needs no exception handling).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ValueTask InvokeWithoutContext(MessageRoute route, HandlerInvoker handler, object command, CancellationToken cancellationToken)
     {
-        ValueTask pending;
-        try
-        {
-            pending = handler.InvokeAsync(command, null, cancellationToken);
-        }
-        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-        {
-            CountHandlerError(route.TypeName, ex);
-            throw;
-        }
-
+        ValueTask pending = handler.InvokeAsync(command, null, cancellationToken);
         return pending.IsCompletedSuccessfully ? default : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
-    /// <summary>Invokes a request's handler without a context; its exception is counted and reaches the caller.</summary>
+    /// <summary>Invokes a request's handler without a context; its exception is counted and reaches the caller through the returned task.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ValueTask<TResult> InvokeWithoutContext<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
-        ValueTask<TResult> pending;
-        try
-        {
-            pending = handler.InvokeTypedAsync(request, null, cancellationToken);
-        }
-        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-        {
-            CountHandlerError(route.TypeName, ex);
-            throw;
-        }
-
+        ValueTask<TResult> pending = handler.InvokeTypedAsync(request, null, cancellationToken);
         return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 

@@ -18,6 +18,8 @@ internal sealed partial class SwitchboardBus
         {
             if (_shutdown is null)
             {
+                Volatile.Write(ref _publishRoutes, null);
+                Volatile.Write(ref _sendRoutes, null);
                 Volatile.Write(ref _state, Stopping);
                 _shutdown = ShutdownCoreAsync(timeout);
             }

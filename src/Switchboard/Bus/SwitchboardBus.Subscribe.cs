@@ -97,11 +97,28 @@ internal sealed partial class SwitchboardBus
     internal Subscription AddSubscription(Subscription subscription, params HandlerInvoker[] invokers)
     {
         ThrowIfStopped();
+        lock (_gate)
+        {
+            // Off the publish fast path first, then active, then visible: the first publish to see it also invokes it.
+            Volatile.Write(ref _publishRoutes, null);
+            subscription.Activate(RemoveSubscription);
+            _subscriptions.Add(invokers);
+        }
 
-        // Active before it is visible, so that the first publish to see it also invokes it.
-        subscription.Activate(_subscriptions.Remove);
-        _subscriptions.Add(invokers);
         return subscription;
+    }
+
+    private void RemoveSubscription(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscriptions.Remove(subscription);
+            if (_parent is null && _subscriptions.IsEmpty && Volatile.Read(ref _state) == Running)
+            {
+                // The last one gone: publishes take the fast path again.
+                Volatile.Write(ref _publishRoutes, _runtime.Router.Table);
+            }
+        }
     }
 
     private void RemoveStream(IStreamSink stream)

@@ -26,14 +26,32 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
     private readonly List<IStreamSink> _streams = [];
     private int _state;
 
+    /// <summary>
+    /// The table the publish fast path looks events up in: the router's while this is the root bus, running, without
+    /// runtime subscriptions; <see langword="null"/> otherwise. One field read decides all of that on every publish.
+    /// Written under <see cref="_gate"/> (subscribing, unsubscribing, shutting down).
+    /// </summary>
+    private TypeMap<MessageRoute>? _publishRoutes;
+
+    /// <summary>The same for send and request: the router's table while this is the root bus and running.</summary>
+    private TypeMap<MessageRoute>? _sendRoutes;
+
     public SwitchboardBus(BusRuntime runtime, SwitchboardBus? parent, string name)
     {
         _runtime = runtime;
         _parent = parent;
         Name = name;
+        if (parent is null)
+        {
+            // Scopes count their own statistics, so they never take the fast paths, which count on the shared routes.
+            _publishRoutes = runtime.Router.Table;
+            _sendRoutes = runtime.Router.Table;
+        }
     }
 
     public string Name { get; }
+
+    SwitchboardBus IMessageBus.Core => this;
 
     internal StatisticsCounters Counters { get; } = new();
 
@@ -47,7 +65,7 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
             transports[_runtime.Transport.Name] = _runtime.TransportCounters.Snapshot();
         }
 
-        return Counters.Snapshot(transports);
+        return Counters.Snapshot(transports, _parent is null ? _runtime.Router.Routes : null);
     }
 
     public IMessageBus CreateScope(string name)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Switchboard.Dispatch;
@@ -32,21 +33,51 @@ internal sealed class ClassInvoker<THandler, T>(HandlerActivator<THandler> activ
     : HandlerInvoker(typeof(T), typeof(THandler).Name, needsContext: true)
     where THandler : class, IHandler<T>
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
-        => activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+    {
+        try
+        {
+            return activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 }
 
 internal sealed class ClassResultInvoker<THandler, T, TResult>(HandlerActivator<THandler> activator)
     : ResultHandlerInvoker<TResult>(typeof(T), typeof(THandler).Name, needsContext: true)
     where THandler : class, IHandler<T, TResult>
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public override ValueTask<TResult> InvokeTypedAsync(object message, MessageContext? context, CancellationToken cancellationToken)
-        => activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+    {
+        try
+        {
+            return activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+    }
 }
 
 /// <summary>An object handler subscribed at run time (seed 001's <c>bus.subscribe(OrderCreated, NotificationService())</c>).</summary>
 internal sealed class InstanceInvoker<T>(IHandler<T> instance) : HandlerInvoker(typeof(T), instance.GetType().Name, needsContext: true)
 {
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
-        => instance.HandleAsync((T)message, context!, cancellationToken);
+    {
+        try
+        {
+            return instance.HandleAsync((T)message, context!, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 }

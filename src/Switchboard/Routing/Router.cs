@@ -42,13 +42,19 @@ internal sealed class Router
     public IEnumerable<string> ConsumedDestinations
         => _routes.Values.Where(r => r.Destination is not null && r.Handlers.Length > 0).Select(r => r.Destination!).Distinct(StringComparer.Ordinal);
 
+    /// <summary>Gets the routes of the types registered on the builder: the table the fast paths look messages up in.</summary>
+    public TypeMap<MessageRoute> Table => _routes;
+
+    /// <summary>Gets every route computed so far: the registered types' and those first seen at run time.</summary>
+    public IEnumerable<MessageRoute> Routes => _routes.Values.Concat(_lateRoutes.Values);
+
     public MessageRoute GetRoute(Type messageType)
         => _routes.Find(messageType.TypeHandle.Value) ?? GetLateRoute(messageType);
 
     /// <summary>The route of a message's runtime type; the hot path of every publish, send and request.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public MessageRoute GetRoute(object message)
-        => _routes.Find(Type.GetTypeHandle(message).Value) ?? GetLateRoute(message.GetType());
+        => _routes.Find(ObjectHeader.TypeHandle(message)) ?? GetLateRoute(message.GetType());
 
     private MessageRoute GetLateRoute(Type messageType)
         => _lateRoutes.GetOrAdd(messageType, static (type, router) => router.Compute(type), this);

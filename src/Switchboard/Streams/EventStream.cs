@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Switchboard.Dispatch;
 using Switchboard.Streams;
@@ -120,7 +121,17 @@ namespace Switchboard.Streams
 
     internal sealed class StreamInvoker<T>(EventStream<T> stream) : HandlerInvoker(typeof(T), $"stream of {typeof(T).Name}", needsContext: false)
     {
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
-            => stream.WriteAsync((T)message, cancellationToken);
+        {
+            try
+            {
+                return stream.WriteAsync((T)message, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException(ex);
+            }
+        }
     }
 }
