@@ -22,14 +22,14 @@ internal sealed partial class SwitchboardBus
     /// </summary>
     private ValueTask InvokeRegisteredHandlers(MessageRoute route, object message, CancellationToken cancellationToken)
     {
-        HandlerInvoker[] handlers = route.Handlers;
+        HandlerInvoker[] handlers = route.FastHandlers;
         for (int i = 0; i < handlers.Length; i++)
         {
             // A handler's exception comes back as a faulted task: the continuation records it and runs the rest.
             ValueTask pending = handlers[i].InvokeAsync(message, null, cancellationToken);
             if (!pending.IsCompletedSuccessfully)
             {
-                return ContinueWithoutContextAsync(route, [], message, i, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
+                return ContinueWithoutContextAsync(route, [], message, route.FastStarts[i], pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
         }
 
@@ -67,6 +67,20 @@ internal sealed partial class SwitchboardBus
                 try
                 {
                     await pending.ConfigureAwait(false);
+                }
+                catch (FusedHandlerException fused)
+                {
+                    // Several handlers ran in one call (MessageRoute.FastHandlers) and one of them threw: record it as
+                    // that handler's failure and go on with the ones after it, one by one.
+                    index += fused.Position;
+                    Exception ex = fused.InnerException!;
+                    if (IsCallerCancellation(ex, cancellationToken))
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex);
+                    }
+
+                    RecordHandlerError(HandlerAt(handlers, subscribers, index), route.TypeName, null, ex, null);
+                    (errors ??= []).Add(ex);
                 }
                 catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
                 {

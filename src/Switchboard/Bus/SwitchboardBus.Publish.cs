@@ -26,14 +26,15 @@ internal sealed partial class SwitchboardBus
             {
                 // Counts the event and its handlers at once (see MessageRoute.FastPublishes).
                 route.FastPublishes.Increment();
-                HandlerInvoker[] handlers = route.Handlers;
+                HandlerInvoker[] handlers = route.FastHandlers;
                 if (handlers.Length != 1)
                 {
                     return InvokeRegisteredHandlers(route, @event, cancellationToken);
                 }
 
-                // One handler, the most common event shape: invoked here, without the loop's frame. The invoker returns
-                // the handler's exception as a faulted task, so this frame needs no exception handling of its own.
+                // One handler (or several fused into one), the most common event shape: invoked here, without the loop's
+                // frame. The invoker returns the handler's exception as a faulted task, so this frame needs no exception
+                // handling of its own.
                 ValueTask pending = handlers[0].InvokeAsync(@event, null, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {

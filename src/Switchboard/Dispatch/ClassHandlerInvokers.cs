@@ -38,7 +38,7 @@ internal sealed class ClassInvoker<THandler, T>(HandlerActivator<THandler> activ
     {
         try
         {
-            return activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+            return activator.Get(context!).HandleAsync(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -56,7 +56,7 @@ internal sealed class ClassResultInvoker<THandler, T, TResult>(HandlerActivator<
     {
         try
         {
-            return activator.Get(context!).HandleAsync((T)message, context!, cancellationToken);
+            return activator.Get(context!).HandleAsync(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -73,7 +73,7 @@ internal sealed class InstanceInvoker<T>(IHandler<T> instance) : HandlerInvoker(
     {
         try
         {
-            return instance.HandleAsync((T)message, context!, cancellationToken);
+            return instance.HandleAsync(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
         {

@@ -6,12 +6,17 @@ namespace Switchboard.Dispatch;
 
 internal sealed class ActionInvoker<T>(Action<T> handler, string name) : HandlerInvoker(typeof(T), name, needsContext: false)
 {
+    public Action<T> Handler => handler;
+
+    public override HandlerInvoker? FuseWith(HandlerInvoker next)
+        => next is ActionInvoker<T> action && next.Subscription is null ? new FusedActionInvoker<T>([handler, action.Handler], $"{Name}+{next.Name}") : null;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
     {
         try
         {
-            handler((T)message);
+            handler(Routed.As<T>(message));
             return default;
         }
         catch (Exception ex)
@@ -28,7 +33,7 @@ internal sealed class AsyncInvoker<T>(Func<T, CancellationToken, ValueTask> hand
     {
         try
         {
-            return handler((T)message, cancellationToken);
+            return handler(Routed.As<T>(message), cancellationToken);
         }
         catch (Exception ex)
         {
@@ -44,7 +49,7 @@ internal sealed class AsyncNoTokenInvoker<T>(Func<T, ValueTask> handler, string 
     {
         try
         {
-            return handler((T)message);
+            return handler(Routed.As<T>(message));
         }
         catch (Exception ex)
         {
@@ -60,7 +65,7 @@ internal sealed class ContextInvoker<T>(Func<T, MessageContext, CancellationToke
     {
         try
         {
-            return handler((T)message, context!, cancellationToken);
+            return handler(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -76,7 +81,7 @@ internal sealed class FuncInvoker<T, TResult>(Func<T, TResult> handler, string n
     {
         try
         {
-            return new(handler((T)message));
+            return new(handler(Routed.As<T>(message)));
         }
         catch (Exception ex)
         {
@@ -92,7 +97,7 @@ internal sealed class AsyncFuncInvoker<T, TResult>(Func<T, CancellationToken, Va
     {
         try
         {
-            return handler((T)message, cancellationToken);
+            return handler(Routed.As<T>(message), cancellationToken);
         }
         catch (Exception ex)
         {
@@ -108,7 +113,7 @@ internal sealed class ContextFuncInvoker<T, TResult>(Func<T, MessageContext, Can
     {
         try
         {
-            return handler((T)message, context!, cancellationToken);
+            return handler(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -146,5 +151,37 @@ internal sealed class CatchAllInvoker(Func<object, CancellationToken, ValueTask>
         {
             return ValueTask.FromException(ex);
         }
+    }
+}
+
+/// <summary>
+/// Several synchronous delegate handlers of one message type run in one call, in order: the publish fast path's shape
+/// for an event with many handlers. A failure stops the run and comes back as <see cref="FusedHandlerException"/>; the
+/// dispatcher records it against that handler and runs the rest one by one.
+/// </summary>
+internal sealed class FusedActionInvoker<T>(Action<T>[] handlers, string name) : HandlerInvoker(typeof(T), name, needsContext: false)
+{
+    public override HandlerInvoker? FuseWith(HandlerInvoker next)
+        => next is ActionInvoker<T> action && next.Subscription is null ? new FusedActionInvoker<T>([.. handlers, action.Handler], $"{Name}+{next.Name}") : null;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        T typed = Routed.As<T>(message);
+        Action<T>[] all = handlers;
+        int i = 0;
+        try
+        {
+            for (; i < all.Length; i++)
+            {
+                all[i](typed);
+            }
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(new FusedHandlerException(i, ex));
+        }
+
+        return default;
     }
 }

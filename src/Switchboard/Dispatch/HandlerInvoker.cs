@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Switchboard.Dispatch;
 
 /// <summary>
@@ -35,6 +37,12 @@ internal abstract class HandlerInvoker
     /// </summary>
     public abstract ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Returns one invoker that runs this handler and then <paramref name="next"/>, or <see langword="null"/> when the two
+    /// cannot run as one (see <see cref="Routing.MessageRoute.FastHandlers"/>).
+    /// </summary>
+    public virtual HandlerInvoker? FuseWith(HandlerInvoker next) => null;
+
     public virtual async ValueTask<object?> InvokeForResultAsync(object message, MessageContext? context, CancellationToken cancellationToken)
     {
         await InvokeAsync(message, context, cancellationToken).ConfigureAwait(false);
@@ -70,4 +78,29 @@ internal abstract class ResultHandlerInvoker<TResult> : HandlerInvoker
 
     public override async ValueTask<object?> InvokeForResultAsync(object message, MessageContext? context, CancellationToken cancellationToken)
         => await InvokeTypedAsync(message, context, cancellationToken).ConfigureAwait(false);
+}
+
+/// <summary>The typed view of a routed message.</summary>
+internal static class Routed
+{
+    /// <summary>
+    /// Returns <paramref name="message"/> as a <typeparamref name="T"/> without a checked cast when <typeparamref name="T"/> is a
+    /// reference type: the router only hands an invoker messages assignable to its type (computed once per route with
+    /// <see cref="Type.IsAssignableFrom(Type)"/>), and in shared generic code the checked cast costs a lookup of
+    /// <typeparamref name="T"/>'s handle on every call. A value type is unboxed as usual.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T As<T>(object message)
+        => typeof(T).IsValueType ? (T)message : Unsafe.As<object, T>(ref message);
+}
+
+/// <summary>
+/// What a fused invoker returns when one of its handlers throws: the handler's exception, and its position in the fused
+/// run, so that the failure is recorded against that handler and the handlers after it still run.
+/// </summary>
+#pragma warning disable CA1032, RCS1194 // internal carrier, never thrown past the dispatcher
+internal sealed class FusedHandlerException(int position, Exception inner) : Exception(inner.Message, inner)
+#pragma warning restore CA1032, RCS1194
+{
+    public int Position { get; } = position;
 }

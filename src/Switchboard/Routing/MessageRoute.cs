@@ -22,6 +22,7 @@ internal sealed class MessageRoute
         }
 
         InProcessWithoutContext = destination is null && !NeedsContext;
+        (FastHandlers, FastStarts) = Fuse(handlers);
         if (exactHandlers.Length == 1)
         {
             CommandHandler = exactHandlers[0];
@@ -43,6 +44,16 @@ internal sealed class MessageRoute
 
     /// <summary>Gets every handler a published message of this type reaches, in registration order, including handlers of base types.</summary>
     public HandlerInvoker[] Handlers { get; }
+
+    /// <summary>
+    /// Gets <see cref="Handlers"/> with runs of fusable neighbours (synchronous delegates of one type) fused into one
+    /// invoker each: what the publish fast path calls, one virtual call for the run instead of one per handler. A fused
+    /// invoker reports a failure as <see cref="FusedHandlerException"/> with the failing handler's position in its run.
+    /// </summary>
+    public HandlerInvoker[] FastHandlers { get; }
+
+    /// <summary>Gets, for each of <see cref="FastHandlers"/>, the index in <see cref="Handlers"/> of its first handler.</summary>
+    public int[] FastStarts { get; }
 
     /// <summary>Gets the handlers registered for exactly this type: the candidates for a command or request.</summary>
     public HandlerInvoker[] ExactHandlers { get; }
@@ -105,6 +116,25 @@ internal sealed class MessageRoute
         return new InvalidOperationException(
             $"{operation} needs exactly one handler for {MessageType.Name}, but {ExactHandlers.Length} are registered ({string.Join(", ", ExactHandlers.Select(h => h.Name))}). " +
             "Use PublishAsync to reach every handler, or keep one handler for the command.");
+    }
+
+    private static (HandlerInvoker[] Fused, int[] Starts) Fuse(HandlerInvoker[] handlers)
+    {
+        List<HandlerInvoker> fused = [];
+        List<int> starts = [];
+        for (int i = 0; i < handlers.Length; i++)
+        {
+            if (fused.Count > 0 && fused[^1].FuseWith(handlers[i]) is { } combined)
+            {
+                fused[^1] = combined;
+                continue;
+            }
+
+            fused.Add(handlers[i]);
+            starts.Add(i);
+        }
+
+        return ([.. fused], [.. starts]);
     }
 
     private sealed record DynamicHandlers(SubscriptionTable.Snapshot Snapshot, SubscriptionTable.Matched Matched);

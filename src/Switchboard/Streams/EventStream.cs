@@ -126,7 +126,7 @@ namespace Switchboard.Streams
         {
             try
             {
-                return stream.WriteAsync((T)message, cancellationToken);
+                return stream.WriteAsync(Routed.As<T>(message), cancellationToken);
             }
             catch (Exception ex)
             {
