@@ -4,22 +4,30 @@ using System.Runtime.InteropServices;
 namespace Switchboard.Observability;
 
 /// <summary>
-/// An exact counter for the hot path, embedded by value in the object that owns it. Uncontended, an increment is one
-/// compare-and-swap on a cache line of its own (no thread-local lookup, which costs a call on Linux). The first time two
-/// threads collide, it spreads over padded cells picked by thread, so cores that count at the same time stop sharing a
-/// line; the value is the base plus every cell.
+/// An exact counter for the hot path, embedded by value in the object that owns it. Every increment is one atomic add:
+/// no thread-local lookup (a call on Linux) and no compare-and-swap loop (measured about 2 ns dearer per publish). So
+/// that threads counting at once do not fight over one cache line, the thread that counted first keeps the base line and
+/// every other thread counts in a padded cell picked by its stack, which tells threads apart at no cost (threads never
+/// share a stack). Two threads landing on one cell stay exact (the add is atomic); they only share that line.
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 3 * CacheLine)]
+[StructLayout(LayoutKind.Explicit, Size = 4 * CacheLine)]
 internal struct StripedCounter
 {
     private const int CacheLine = 64;
 
-    // The base sits in the middle line: nothing of the owner shares it, whatever the owner's layout.
+    /// <summary>A thread's stack, in units of 1 MiB: .NET threads' stacks are at least that far apart, or share a cell.</summary>
+    private const int StackRegionBits = 20;
+
+    // Read by every counting thread, written once or twice: a line of its own, away from the owner's writes.
     [FieldOffset(CacheLine)]
-    private long _base;
+    private nuint _owner;
 
     [FieldOffset(CacheLine + 8)]
     private Cell[]? _cells;
+
+    // Written by the owner only (atomically, so that it stays exact should two threads ever share a stack region).
+    [FieldOffset(2 * CacheLine)]
+    private long _base;
 
     /// <summary>Gets the count: exact once the increments it should include have returned.</summary>
     public readonly long Value
@@ -43,39 +51,50 @@ internal struct StripedCounter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Increment()
     {
-        if (_cells is null)
+        nuint region = StackRegion();
+        if (region == _owner)
         {
-            long seen = _base;
-            if (Interlocked.CompareExchange(ref _base, seen + 1, seen) == seen)
-            {
-                return;
-            }
+            Interlocked.Increment(ref _base);
+            return;
         }
 
-        IncrementContended();
+        IncrementElsewhere(region);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe nuint StackRegion()
+    {
+        byte marker = 0;
+        return (nuint)(&marker) >> StackRegionBits;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void IncrementContended()
+    private void IncrementElsewhere(nuint region)
     {
+        if (Volatile.Read(ref _owner) == 0 && Interlocked.CompareExchange(ref _owner, region, 0) == 0)
+        {
+            Interlocked.Increment(ref _base);
+            return;
+        }
+
         Cell[] cells = Volatile.Read(ref _cells) ?? CreateCells();
-        Interlocked.Increment(ref cells[Environment.CurrentManagedThreadId & (cells.Length - 1)].Value);
+        int index = (int)((ulong)region * 0x9E3779B97F4A7C15UL >> 32) & (cells.Length - 1);
+        Interlocked.Increment(ref cells[index].Value);
     }
 
     private Cell[] CreateCells()
     {
-        // Enough cells that threads numbered in sequence on every core land on different lines; a collision stays exact
-        // (each cell is incremented atomically), it only costs contention on that cell.
-        int count = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, Environment.ProcessorCount * 2));
+        // Twice the cores, so that the threads busy at one time rarely share a cell; at most 64 (4 KiB per counter).
+        int count = (int)Math.Min(64, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, Environment.ProcessorCount * 2)));
         Cell[] created = new Cell[count];
         return Interlocked.CompareExchange(ref _cells, created, null) ?? created;
     }
 
-    /// <summary>One cell, alone on its cache line (and away from the adjacent-line prefetcher's pair).</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 2 * CacheLine)]
+    /// <summary>One cell, alone on its cache line.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = CacheLine)]
     private struct Cell
     {
-        [FieldOffset(CacheLine)]
+        [FieldOffset(0)]
         public long Value;
     }
 }

@@ -15,21 +15,25 @@ public sealed class FastPathStatisticsTests
 
     public sealed record Add(int A, int B) : IRequest<int>;
 
-    [Fact]
-    public void StripedCounter_ThreadsIncrementingAtOnce_LosesNothing()
+    [Theory]
+    [InlineData(0)] // default stacks: one region each, so every thread but the first counts in a cell
+    [InlineData(256 * 1024)] // small stacks: several threads share a stack region, and so the base or a cell
+    public void StripedCounter_ThreadsIncrementingAtOnce_LosesNothing(int stackSize)
     {
         const int threads = 8;
         const int perThread = 200_000;
         Holder holder = new();
         using Barrier start = new(threads);
-        Thread[] workers = [.. Enumerable.Range(0, threads).Select(_ => new Thread(() =>
-        {
-            start.SignalAndWait();
-            for (int i = 0; i < perThread; i++)
+        Thread[] workers = [.. Enumerable.Range(0, threads).Select(_ => new Thread(
+            () =>
             {
-                holder.Counter.Increment();
-            }
-        }))];
+                start.SignalAndWait();
+                for (int i = 0; i < perThread; i++)
+                {
+                    holder.Counter.Increment();
+                }
+            },
+            stackSize))];
 
         foreach (Thread worker in workers)
         {
