@@ -83,7 +83,7 @@ internal sealed partial class SwitchboardBus
         if (options is { Background: true })
         {
             // One work item for the whole batch, so that one worker runs it in order.
-            await EnqueueBackgroundAsync(new BackgroundQueue.WorkItem(this, batch, null, options, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+            await EnqueueBackgroundAsync(new BackgroundQueue.Work(this, batch, options, isBatch: true), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -112,24 +112,38 @@ internal sealed partial class SwitchboardBus
     {
         if (options.Background)
         {
-            return EnqueueBackgroundAsync(new BackgroundQueue.WorkItem(this, @event, null, options, CancellationToken.None), cancellationToken);
+            // The common case goes as the bare event (see BackgroundQueue); the rest of the options travel with it.
+            return _parent is null && options is { HandlerErrors: null, CorrelationId: null, Headers: null }
+                ? EnqueueBackgroundAsync(@event, cancellationToken)
+                : EnqueueBackgroundAsync(new BackgroundQueue.Work(this, @event, options, isBatch: false), cancellationToken);
         }
 
         return PublishForegroundAsync(@event, options, cancellationToken);
     }
 
     /// <summary>
-    /// Queues a background publish. It is counted as created before it is queued (so that a snapshot never shows more
-    /// completed than created), and uncounted if queuing fails, for example when a wait for room is cancelled.
+    /// Queues a background publish: a bare event of the root bus, or a <see cref="BackgroundQueue.Work"/>. It is counted as
+    /// created before it is queued (so that a snapshot never shows more completed than created), and uncounted if queuing
+    /// fails, for example when a wait for room is cancelled.
     /// </summary>
-    private ValueTask EnqueueBackgroundAsync(in BackgroundQueue.WorkItem item, CancellationToken cancellationToken)
+    private ValueTask EnqueueBackgroundAsync(object item, CancellationToken cancellationToken)
     {
-        Counters.Local.BackgroundCreated++;
-        ValueTask queued = _runtime.Background.EnqueueAsync(item, cancellationToken);
-        return queued.IsCompletedSuccessfully ? default : UncountIfNotQueuedAsync(queued);
+        BackgroundQueue queue = _runtime.Background;
+        bool bare = item is not BackgroundQueue.Work;
+        if (bare)
+        {
+            queue.RootQueued.Increment();
+        }
+        else
+        {
+            Counters.Local.BackgroundCreated++;
+        }
+
+        ValueTask queued = queue.EnqueueAsync(item, cancellationToken);
+        return queued.IsCompletedSuccessfully ? default : UncountIfNotQueuedAsync(queued, bare);
     }
 
-    private async ValueTask UncountIfNotQueuedAsync(ValueTask queued)
+    private async ValueTask UncountIfNotQueuedAsync(ValueTask queued, bool bare)
     {
         try
         {
@@ -137,7 +151,15 @@ internal sealed partial class SwitchboardBus
         }
         catch
         {
-            Counters.Local.BackgroundCreated--;
+            if (bare)
+            {
+                _runtime.Background.RootQueued.Decrement();
+            }
+            else
+            {
+                Counters.Local.BackgroundCreated--;
+            }
+
             throw;
         }
     }
@@ -178,11 +200,14 @@ internal sealed partial class SwitchboardBus
             ? DispatchAsync(route, @event, metadata, hasMetadata, mode, cancellationToken)
             : SendToTransportAsync(@event, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);
 
+    /// <summary>Runs a bare background event of this (root) bus on a worker of the pool.</summary>
+    internal ValueTask RunBackgroundAsync(object @event) => PublishForegroundAsync(@event, null, CancellationToken.None);
+
     /// <summary>Runs one background work item on a worker of the pool.</summary>
-    internal ValueTask RunBackgroundAsync(in BackgroundQueue.WorkItem item)
-        => item.Message is object[] batch
-            ? RunBackgroundBatchAsync(batch, item.Options, item.CancellationToken)
-            : PublishForegroundAsync(item.Message, item.Options, item.CancellationToken); // Background is what brought it here; the rest of the options apply
+    internal ValueTask RunBackgroundAsync(BackgroundQueue.Work work)
+        => work.IsBatch
+            ? RunBackgroundBatchAsync((object[])work.Message, work.Options, CancellationToken.None)
+            : PublishForegroundAsync(work.Message, work.Options, CancellationToken.None); // Background is what brought it here; the rest of the options apply
 
     private async ValueTask RunBackgroundBatchAsync(object[] batch, PublishOptions? options, CancellationToken cancellationToken)
     {

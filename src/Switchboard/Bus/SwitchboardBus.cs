@@ -46,6 +46,7 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
             // Scopes count their own statistics, so they never take the fast paths, which count on the shared routes.
             _publishRoutes = runtime.Router.Table;
             _sendRoutes = runtime.Router.Table;
+            runtime.Background.AttachRoot(this);
         }
     }
 
@@ -65,7 +66,9 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
             transports[_runtime.Transport.Name] = _runtime.TransportCounters.Snapshot();
         }
 
-        return Counters.Snapshot(transports, _parent is null ? _runtime.Router.Routes : null);
+        return _parent is null
+            ? Counters.Snapshot(transports, _runtime.Router.Routes, _runtime.Background)
+            : Counters.Snapshot(transports, null, null);
     }
 
     public IMessageBus CreateScope(string name)

@@ -6,33 +6,38 @@ using Switchboard.Observability;
 namespace Switchboard.Dispatch;
 
 /// <summary>
-/// The bounded worker pool behind <see cref="PublishOptions.Background"/>: a bounded channel of value-type work items
-/// (no allocation per item while there is room) read by a fixed number of workers, started on first use.
+/// The bounded worker pool behind <see cref="PublishOptions.Background"/>: a bounded channel read by a fixed number of
+/// workers, started on first use. The common item, an event the root bus publishes with nothing but
+/// <see cref="PublishOptions.Background"/>, is queued as the event itself (one reference, nothing allocated, counted
+/// here without a thread-local lookup); everything else (a scope's publish, other options, a batch) travels in a
+/// <see cref="Work"/>.
 /// </summary>
 internal sealed class BackgroundQueue
 {
-    private readonly Channel<WorkItem> _channel;
+    // Per worker, on a cache line of its own and written only by that worker: [0] busy flag, [1] root items completed.
+    private const int Stride = 16;
+
+    private readonly Channel<object> _channel;
     private readonly int _workers;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
+    private readonly long[] _workerState;
+    private SwitchboardBus? _root;
     private Task[]? _running;
 
-    // One flag per worker, written only by that worker: queued + busy workers = pending, without a shared counter.
-    private readonly int[] _busy;
-
-    // Each worker's flag sits on its own cache line, so that two workers never write to the same line.
-    private const int Stride = 16;
+    /// <summary>Plain items of the root bus queued (see <see cref="Work"/>); counted before queuing, given back if that fails.</summary>
+    public StripedCounter RootQueued;
 
     public BackgroundQueue(int capacity, int workers, ILogger logger)
     {
-        _channel = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(capacity)
+        _channel = Channel.CreateBounded<object>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = workers == 1,
             SingleWriter = false,
         });
         _workers = workers;
-        _busy = new int[workers * Stride];
+        _workerState = new long[workers * Stride];
         _logger = logger;
     }
 
@@ -44,14 +49,33 @@ internal sealed class BackgroundQueue
             long pending = _channel.Reader.Count;
             for (int worker = 0; worker < _workers; worker++)
             {
-                pending += Volatile.Read(ref _busy[worker * Stride]);
+                pending += Volatile.Read(ref _workerState[worker * Stride]);
             }
 
             return pending;
         }
     }
 
-    public ValueTask EnqueueAsync(in WorkItem item, CancellationToken cancellationToken)
+    /// <summary>Gets how many plain items of the root bus the workers have finished.</summary>
+    public long RootCompleted
+    {
+        get
+        {
+            long completed = 0;
+            for (int worker = 0; worker < _workers; worker++)
+            {
+                completed += Volatile.Read(ref _workerState[(worker * Stride) + 1]);
+            }
+
+            return completed;
+        }
+    }
+
+    /// <summary>Names the root bus, which runs the items queued as bare events.</summary>
+    public void AttachRoot(SwitchboardBus root) => _root = root;
+
+    /// <summary>Queues a bare event of the root bus, or a <see cref="Work"/>.</summary>
+    public ValueTask EnqueueAsync(object item, CancellationToken cancellationToken)
     {
         EnsureStarted();
         return _channel.Writer.TryWrite(item) ? default : _channel.Writer.WriteAsync(item, cancellationToken);
@@ -92,35 +116,63 @@ internal sealed class BackgroundQueue
 
     private async Task RunAsync(int worker)
     {
-        ChannelReader<WorkItem> reader = _channel.Reader;
+        ChannelReader<object> reader = _channel.Reader;
+        int state = worker * Stride;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (true)
             {
                 // Busy before the item leaves the queue, so that Pending never misses it in between.
-                Volatile.Write(ref _busy[worker * Stride], 1);
-                if (!reader.TryRead(out WorkItem item))
+                Volatile.Write(ref _workerState[state], 1);
+                if (!reader.TryRead(out object? item))
                 {
-                    Volatile.Write(ref _busy[worker * Stride], 0);
+                    Volatile.Write(ref _workerState[state], 0);
                     break;
                 }
 
+                Work? work = item as Work;
                 try
                 {
-                    await item.Bus.RunBackgroundAsync(item).ConfigureAwait(false);
+                    if (work is null)
+                    {
+                        await _root!.RunBackgroundAsync(item).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await work.Bus.RunBackgroundAsync(work).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex)
                 {
-                    Log.BackgroundPublishFailed(_logger, item.Message.GetType().Name, ex);
+                    Log.BackgroundPublishFailed(_logger, (work?.Message ?? item).GetType().Name, ex);
                 }
                 finally
                 {
-                    item.Bus.Counters.Local.BackgroundCompleted++;
-                    Volatile.Write(ref _busy[worker * Stride], 0);
+                    if (work is null)
+                    {
+                        Volatile.Write(ref _workerState[state + 1], _workerState[state + 1] + 1);
+                    }
+                    else
+                    {
+                        work.Bus.Counters.Local.BackgroundCompleted++;
+                    }
+
+                    Volatile.Write(ref _workerState[state], 0);
                 }
             }
         }
     }
 
-    internal readonly record struct WorkItem(SwitchboardBus Bus, object Message, string? Topic, PublishOptions? Options, CancellationToken CancellationToken);
+    /// <summary>A background item that is not a bare event of the root bus: a scope's, one with options, or a batch.</summary>
+    internal sealed class Work(SwitchboardBus bus, object message, PublishOptions? options, bool isBatch)
+    {
+        public SwitchboardBus Bus { get; } = bus;
+
+        /// <summary>Gets the event, or the batch's <c>object[]</c>.</summary>
+        public object Message { get; } = message;
+
+        public PublishOptions? Options { get; } = options;
+
+        public bool IsBatch { get; } = isBatch;
+    }
 }

@@ -31,10 +31,19 @@ internal sealed class StatisticsCounters
         }
     }
 
-    /// <summary>Adds up the slots, and the fast-path counts of <paramref name="routes"/> when given (the root bus's).</summary>
-    public BusStatistics Snapshot(IReadOnlyDictionary<string, TransportStatistics> transports, IEnumerable<MessageRoute>? routes)
+    /// <summary>
+    /// Adds up the slots, and for the root bus the fast-path counts of <paramref name="routes"/> and the bare background
+    /// items of <paramref name="background"/> (completed read before created, so that completed never exceeds created).
+    /// </summary>
+    public BusStatistics Snapshot(IReadOnlyDictionary<string, TransportStatistics> transports, IEnumerable<MessageRoute>? routes, Dispatch.BackgroundQueue? background)
     {
         long published = 0, invoked = 0, errors = 0, created = 0, completed = 0, commands = 0, requests = 0;
+        if (background is not null)
+        {
+            completed += background.RootCompleted;
+            created += background.RootQueued.Value;
+        }
+
         foreach (MessageRoute route in routes ?? [])
         {
             long routePublishes = route.FastPublishes.Value;

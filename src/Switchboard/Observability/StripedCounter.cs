@@ -58,8 +58,11 @@ internal struct StripedCounter
             return;
         }
 
-        IncrementElsewhere(region);
+        AddElsewhere(region, 1);
     }
+
+    /// <summary>Takes one back (an increment whose work did not happen after all).</summary>
+    public void Decrement() => AddElsewhere(StackRegion(), -1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe nuint StackRegion()
@@ -69,17 +72,18 @@ internal struct StripedCounter
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void IncrementElsewhere(nuint region)
+    private void AddElsewhere(nuint region, long delta)
     {
-        if (Volatile.Read(ref _owner) == 0 && Interlocked.CompareExchange(ref _owner, region, 0) == 0)
+        nuint owner = Volatile.Read(ref _owner);
+        if (owner == region || (owner == 0 && Interlocked.CompareExchange(ref _owner, region, 0) == 0))
         {
-            Interlocked.Increment(ref _base);
+            Interlocked.Add(ref _base, delta);
             return;
         }
 
         Cell[] cells = Volatile.Read(ref _cells) ?? CreateCells();
         int index = (int)((ulong)region * 0x9E3779B97F4A7C15UL >> 32) & (cells.Length - 1);
-        Interlocked.Increment(ref cells[index].Value);
+        Interlocked.Add(ref cells[index].Value, delta);
     }
 
     private Cell[] CreateCells()

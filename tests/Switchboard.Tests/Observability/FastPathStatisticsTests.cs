@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Switchboard.Observability;
 
 namespace Switchboard.Tests.Observability;
@@ -219,6 +220,45 @@ public sealed class FastPathStatisticsTests
         Assert.Equal(["second", "fourth", "second", "fourth"], ran);
         BusStatistics stats = bus.GetStatistics();
         Assert.Equal((2, 10, 6), (stats.EventsPublished, stats.HandlersInvoked, stats.HandlerErrors));
+    }
+
+    [Fact]
+    public async Task Background_BareEventsOptionsScopesAndBatches_AllRunAndAreCountedOnTheirOwnBus()
+    {
+        // Root events with nothing but Background travel as the bare event; the others in a work item. Both kinds must
+        // run with their options and be counted on the bus that published them.
+        ConcurrentQueue<string?> correlations = new();
+        long ticks = 0;
+        IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Options.BackgroundConcurrency = 2;
+            b.Handle<Tick>(_ => Interlocked.Increment(ref ticks));
+            b.Handle<Tock>((_, context, _) =>
+            {
+                correlations.Enqueue(context.CorrelationId);
+                return ValueTask.CompletedTask;
+            });
+        });
+        IMessageBus scope = bus.CreateScope("tenant");
+
+        for (int i = 0; i < 1_000; i++)
+        {
+            await bus.PublishAsync(new Tick(i), PublishOptions.InBackground);
+        }
+
+        await bus.PublishAsync(new Tock(1), new PublishOptions { Background = true, CorrelationId = "c-1" });
+        await bus.PublishBatchAsync([new Tick(-1), new Tick(-2)], PublishOptions.InBackground);
+        await scope.PublishAsync(new Tick(-3), PublishOptions.InBackground);
+        await scope.ShutdownAsync(Generous);
+        Assert.True((await bus.ShutdownAsync(Generous)).Completed);
+
+        Assert.Equal(1_003, Interlocked.Read(ref ticks));
+        Assert.Equal(["c-1"], correlations);
+        BusStatistics root = bus.GetStatistics();
+        // 1,000 bare events, one with options, one batch of two: 1,002 background tasks, 1,003 events.
+        Assert.Equal((1_002, 1_002, 1_003), (root.BackgroundTasksCreated, root.BackgroundTasksCompleted, root.EventsPublished));
+        BusStatistics scoped = scope.GetStatistics();
+        Assert.Equal((1, 1, 1), (scoped.BackgroundTasksCreated, scoped.BackgroundTasksCompleted, scoped.EventsPublished));
     }
 
     [Fact]
