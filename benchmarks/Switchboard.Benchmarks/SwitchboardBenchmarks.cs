@@ -86,7 +86,12 @@ public class SwitchboardThroughputBenchmarks
     }
 
     [GlobalSetup(Target = nameof(Background))]
-    public void SetupBackground() => bus = MessageBus.Create(b => b.Handle<Tick>(static _ => Work.HitShared()));
+    public void SetupBackground() => bus = MessageBus.Create(b =>
+    {
+        // The same capacity as the raw channel it is compared with; the default number of workers (one per core).
+        b.Options.BackgroundQueueCapacity = Samples.Capacity;
+        b.Handle<Tick>(static _ => Work.HitShared());
+    });
 
     [GlobalCleanup]
     public void Cleanup()
