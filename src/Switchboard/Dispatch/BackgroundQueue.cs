@@ -22,8 +22,14 @@ internal sealed class BackgroundQueue
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly long[] _workerState;
+    private readonly int _lowWater;
     private SwitchboardBus? _root;
     private Task[]? _running;
+
+    // Publishers waiting for room: woken together once the queue is down to half, not one slot at a time (a full queue
+    // read one item at a time would otherwise cost a thread-pool hop per item, and settle into that rhythm).
+    private TaskCompletionSource? _room;
+    private volatile bool _closed;
 
     /// <summary>Plain items of the root bus queued (see <see cref="Work"/>); counted before queuing, given back if that fails.</summary>
     public StripedCounter RootQueued;
@@ -38,6 +44,7 @@ internal sealed class BackgroundQueue
         });
         _workers = workers;
         _workerState = new long[workers * Stride];
+        _lowWater = capacity / 2;
         _logger = logger;
     }
 
@@ -78,18 +85,50 @@ internal sealed class BackgroundQueue
     public ValueTask EnqueueAsync(object item, CancellationToken cancellationToken)
     {
         EnsureStarted();
-        return _channel.Writer.TryWrite(item) ? default : _channel.Writer.WriteAsync(item, cancellationToken);
+        return _channel.Writer.TryWrite(item) ? default : EnqueueWhenRoomAsync(item, cancellationToken);
     }
 
     /// <summary>Stops accepting items and completes when every queued item has run.</summary>
     public Task CompleteAsync()
     {
+        _closed = true;
         _channel.Writer.TryComplete();
+        SignalRoom();
         lock (_gate)
         {
             return _running is null ? Task.CompletedTask : Task.WhenAll(_running);
         }
     }
+
+    private async ValueTask EnqueueWhenRoomAsync(object item, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // Registered before the second try, so that a worker draining the queue after that try sees it and wakes us.
+            TaskCompletionSource room = Volatile.Read(ref _room) ?? InstallRoomWaiter();
+            if (_channel.Writer.TryWrite(item))
+            {
+                return;
+            }
+
+            if (_closed)
+            {
+                throw new ChannelClosedException("The bus is shutting down and no longer queues background publishes.");
+            }
+
+            await room.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private TaskCompletionSource InstallRoomWaiter()
+    {
+        TaskCompletionSource created = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        return Interlocked.CompareExchange(ref _room, created, null) ?? created;
+    }
+
+    private void SignalRoom() => Interlocked.Exchange(ref _room, null)?.TrySetResult();
 
     private void EnsureStarted()
     {
@@ -128,6 +167,11 @@ internal sealed class BackgroundQueue
                 {
                     Volatile.Write(ref _workerState[state], 0);
                     break;
+                }
+
+                if (Volatile.Read(ref _room) is not null && reader.Count <= _lowWater)
+                {
+                    SignalRoom();
                 }
 
                 Work? work = item as Work;
