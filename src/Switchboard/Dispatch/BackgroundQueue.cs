@@ -26,8 +26,9 @@ internal sealed class BackgroundQueue
     private SwitchboardBus? _root;
     private Task[]? _running;
 
-    // Publishers waiting for room: woken together once the queue is down to half, not one slot at a time (a full queue
-    // read one item at a time would otherwise cost a thread-pool hop per item, and settle into that rhythm).
+    // Publishers waiting for room: woken together once a quarter of the queue is free, not one slot at a time (a full
+    // queue read one item at a time would otherwise cost a thread-pool hop per item, and settle into that rhythm); the
+    // three quarters still queued keep the workers busy while the publishers wake.
     private TaskCompletionSource? _room;
     private volatile bool _closed;
 
@@ -44,7 +45,7 @@ internal sealed class BackgroundQueue
         });
         _workers = workers;
         _workerState = new long[workers * Stride];
-        _lowWater = capacity / 2;
+        _lowWater = capacity - Math.Max(1, capacity / 4);
         _logger = logger;
     }
 

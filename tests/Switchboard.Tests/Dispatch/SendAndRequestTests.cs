@@ -35,6 +35,27 @@ public sealed class SendAndRequestTests
     }
 
     [Fact]
+    public async Task SendAndRequest_HandlerThrowingBeforeReturning_FailTheReturnedTaskNotTheCall()
+    {
+        InvalidOperationException shipping = new("no courier");
+        InvalidOperationException totalling = new("overflow");
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Handle<ShipOrder>(_ => throw shipping);
+            b.Handle<GetTotal, int>(_ => throw totalling);
+        });
+
+        // The call returns (it does not throw); the returned task carries the handler's own exception.
+        ValueTask sent = bus.SendAsync(new ShipOrder("o-1"));
+        ValueTask<int> requested = bus.RequestAsync(new GetTotal(1, 2));
+
+        Assert.True(sent.IsFaulted);
+        Assert.True(requested.IsFaulted);
+        Assert.Same(shipping, await Assert.ThrowsAsync<InvalidOperationException>(() => sent.AsTask()));
+        Assert.Same(totalling, await Assert.ThrowsAsync<InvalidOperationException>(() => requested.AsTask()));
+        Assert.Equal(2, bus.GetStatistics().HandlerErrors);
+    }
+    [Fact]
     public async Task SendAsync_WithOneHandler_InvokesItOnce()
     {
         List<ShipOrder> seen = [];
