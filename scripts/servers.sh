@@ -2,6 +2,7 @@
 # Installs (from Debian packages) and starts, on loopback only, the servers the integration tests need; stops them again.
 #   scripts/servers.sh start   install what is missing, start everything, wait until it answers
 #   scripts/servers.sh stop    stop what start started
+#   scripts/servers.sh start redis postgres   only the named servers (the same for stop)
 # Each server keeps its data under .servers/ in the repository (git-ignored) and listens on 127.0.0.1 only.
 # (PostgreSQL runs as an unprivileged user when this runs as root: if that user cannot reach the repository, its
 # throwaway cluster lives in /tmp/switchboard-pg-<port> instead.)
@@ -302,6 +303,10 @@ stop_postgres() {
 }
 
 cmd="${1:-start}"
+# Optional server names after the command start or stop only those (e.g. `scripts/servers.sh start redis`).
+if [ $# -gt 1 ]; then
+  SERVERS=("${@:2}")
+fi
 case "$cmd" in
   start)
     mkdir -p "$STATE_DIR"
@@ -318,6 +323,6 @@ case "$cmd" in
     done
     ;;
   *)
-    fail "usage: scripts/servers.sh start|stop"
+    fail "usage: scripts/servers.sh start|stop [server...]"
     ;;
 esac
