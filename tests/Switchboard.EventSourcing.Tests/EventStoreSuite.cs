@@ -47,7 +47,7 @@ public abstract class EventStoreSuite : IAsyncLifetime
     {
         IEventStore store = Store();
         long version = await store.AppendAsync("TestOrder-a", 0, [Placed("a"), Line("a", "s1", 2)]);
-        Assert.Equal(2, await store.AppendAsync("TestOrder-a", version, [Line("a", "s2", 1)]));
+        Assert.Equal(3, await store.AppendAsync("TestOrder-a", version, [Line("a", "s2", 1)]));
 
         IReadOnlyList<StoredEvent> stream = await store.ReadStreamAsync("TestOrder-a");
         Assert.Equal([1L, 2L, 3L], stream.Select(e => e.Version));

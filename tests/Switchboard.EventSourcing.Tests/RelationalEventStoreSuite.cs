@@ -52,6 +52,23 @@ public abstract class RelationalEventStoreSuite : EventStoreSuite
     }
 
     [Fact]
+    public async Task Save_EventsNobodyHandles_AreDeliveredToNobody_AndDoNotHoldBackTheAggregatesLaterEvents()
+    {
+        ConcurrentQueue<string> shipped = new();
+        IMessageBus bus = Bus(b => b.Handle<TestOrderShipped>(e => shipped.Enqueue(e.AggregateId)));
+        AggregateRepository<TestOrder> repository = Repository(bus);
+        TestOrder order = repository.CreateNew("unhandled");
+        order.Place("ivan", 1);       // no handler
+        order.AddLine("sku", 1);      // no handler
+        order.Ship();                 // handled
+        await repository.SaveAsync(order);
+
+        await WaitUntilAsync(() => shipped.Contains("unhandled"), "the handled event after two unhandled ones of its aggregate is published");
+        OutboxStatistics stats = await bus.GetOutbox().GetStatisticsAsync();
+        Assert.Equal((0L, 0L, 0L), (stats.Pending, stats.Dead, stats.Failed));
+    }
+
+    [Fact]
     public async Task SaveInTheApplicationsTransaction_CommitsWithItsData_AndARollbackStoresAndPublishesNothing()
     {
         ConcurrentQueue<string> placed = new();

@@ -28,6 +28,7 @@ public sealed class AggregateRepository<TAggregate>
     private readonly IMessageBus _bus;
     private readonly IOutbox? _outbox;
     private readonly RelationalEventStore? _relational;
+    private volatile bool _schemasReady;
 
     /// <summary>Initializes a new instance of the <see cref="AggregateRepository{TAggregate}"/> class.</summary>
     /// <param name="store">The event store.</param>
@@ -108,7 +109,14 @@ public sealed class AggregateRepository<TAggregate>
         if (_outbox is not null)
         {
             RelationalEventStore store = _relational!;
-            await store.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            if (!_schemasReady)
+            {
+                // One after the other: both may create the same new PostgreSQL schema, each under its own lock.
+                await _outbox.Store.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+                await store.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+                _schemasReady = true;
+            }
+
             DbConnection connection = await store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {

@@ -75,14 +75,16 @@ public abstract class RelationalEventStore : IEventStore, IAsyncDisposable
                 return;
             }
 
-            DbConnection connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
+            for (int attempt = 1; ; attempt++)
             {
-                DbTransaction transaction = await BeginTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                try
                 {
-                    await ExecuteAsync(transaction, Statements.CreateSchema, cancellationToken).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    await CreateSchemaAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+                catch (DbException ex) when (attempt < 3 && IsUniqueViolation(ex))
+                {
+                    // Another creator (an outbox store creating the same schema under its own lock) got there first: look again.
                 }
             }
 
@@ -91,6 +93,20 @@ public abstract class RelationalEventStore : IEventStore, IAsyncDisposable
         finally
         {
             _schemaGate.Release();
+        }
+    }
+
+    private async ValueTask CreateSchemaAsync(CancellationToken cancellationToken)
+    {
+        DbConnection connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            DbTransaction transaction = await BeginTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await ExecuteAsync(transaction, Statements.CreateSchema, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

@@ -208,7 +208,7 @@ internal sealed partial class SwitchboardBus
             return await InvokeSingleAsync(route, handler, decoded.Message, decoded.Metadata, withResult: true, cancellationToken).ConfigureAwait(false);
         }
 
-        if (route.Handlers.Length == 0 && (_subscriptions.IsEmpty || _subscriptions.Current.For(route.MessageType).Handlers.Length == 0))
+        if (!HasLocalHandlers(route))
         {
             throw new NoHandlerException($"No handler for {route.MessageType.Name} on bus '{Name}'.");
         }
@@ -216,6 +216,12 @@ internal sealed partial class SwitchboardBus
         await DispatchAsync(route, decoded.Message, decoded.Metadata, hasMetadata: true, HandlerErrorMode.Throw, cancellationToken).ConfigureAwait(false);
         return null;
     }
+
+    /// <summary>Returns whether a handler or a runtime subscription of this bus takes messages of a type.</summary>
+    internal bool HasLocalHandlers(Type messageType) => HasLocalHandlers(_runtime.Router.GetRoute(messageType));
+
+    private bool HasLocalHandlers(MessageRoute route)
+        => route.Handlers.Length > 0 || (!_subscriptions.IsEmpty && _subscriptions.Current.For(route.MessageType).Handlers.Length > 0);
 
     internal StoredResponse CreateResponse(object? result)
     {
