@@ -63,6 +63,8 @@ await using IMessageBus bus = MessageBus.Create(b =>
         await Task.Delay(50, ct);
         invoiceWritten.TrySetResult($"invoice-{e.OrderId}.pdf");
     });
+
+    OrderAggregateStep.Register(b); // the events of the event-sourced Order (OrderAggregate.cs)
 });
 
 Narrator.Step("PublishAsync(OrderCreated): an event reaches every handler of its type");
@@ -133,6 +135,9 @@ await using (SqliteConnection db = new(connectionString))
     OutboxStatistics outboxStats = await outbox.GetStatisticsAsync();
     Narrator.Said($"ord-8 rolled back: no row, no event. Outbox: added {outboxStats.Added}, dispatched {outboxStats.Dispatched}, pending {outboxStats.Pending}, dead {outboxStats.Dead}.");
 }
+
+Narrator.Step("AggregateRepository: an event-sourced order saved with its outbox rows, then a catch-up projection (seed 001)");
+await OrderAggregateStep.RunAsync(bus, connectionString);
 
 Narrator.Step("Topics: Subscribe(pattern) with wildcards, PublishAsync(topic, payload)");
 using (Subscription picked = bus.Subscribe("warehouse/*/picked", m => Narrator.Handler("warehouse/*/picked", $"{m.Topic}: {m.As<ParcelPicked>()}")))
