@@ -8,6 +8,7 @@ public sealed class CatchUpProjections : IHostedService, IAsyncDisposable
     private readonly IReadOnlyList<CatchUpProjectionRunner> _runners;
     private readonly CancellationTokenSource _stopping = new();
     private Task[] _running = [];
+    private int _disposed;
 
     /// <summary>Initializes a new instance of the <see cref="CatchUpProjections"/> class.</summary>
     /// <param name="runners">The runners.</param>
@@ -65,6 +66,12 @@ public sealed class CatchUpProjections : IHostedService, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The container may dispose it twice: as itself and as the hosted service it is registered as.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
