@@ -7,7 +7,6 @@ namespace Switchboard.Benchmarks.EventSourcing;
 
 /// <summary>LoadAsync of an aggregate whose stream has 1,000 events: read, deserialize, apply.</summary>
 [MemoryDiagnoser]
-[ShortRunJob]
 public class LoadBenchmark
 {
     private readonly string _file = Path.Combine(Path.GetTempPath(), $"sb-es-load-{Environment.ProcessId}.db");
