@@ -31,12 +31,17 @@ dotnet test Switchboard.slnx \
   --blame-hang-timeout 5m
 status=$?
 
+# The packages as a user installs them: pack src/, build and run tests/PackageConsumer against them (one test).
+scripts/package-test.sh
+package_status=$?
+
 # Sum the counters of every TRX file: a run that executed nothing shows as 0 passed.
 summary=$(find "$results" -name '*.trx' -print0 | xargs -0 -r grep -ho '<Counters [^>]*>' | awk '
   function attr(name,   m) { if (match($0, name "=\"[0-9]+\"")) { m = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", m); return m + 0 } return 0 }
   { total += attr("total"); executed += attr("executed"); passed += attr("passed"); failed += attr("failed") + attr("error") + attr("timeout") + attr("aborted") }
   END { printf "%d %d %d", passed, failed, total - executed }')
 read -r passed failed skipped <<<"${summary:-0 0 0}"
+if [ "$package_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The build or the test host failed before any test could fail: count it, so it is never read as green.
