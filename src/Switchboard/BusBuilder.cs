@@ -11,7 +11,7 @@ namespace Switchboard;
 /// Configures a bus: its handlers, message types, transport, response store and options. The registrations are frozen
 /// when the bus is built; runtime subscriptions go through <see cref="IMessageBus.Subscribe{T}(Action{T})"/>.
 /// </summary>
-public sealed class BusBuilder
+public sealed partial class BusBuilder
 {
     private readonly List<Registration> _registrations = [];
     private readonly List<KeyValuePair<Type, string?>> _messageTypes = [];
@@ -338,6 +338,7 @@ public sealed class BusBuilder
     internal List<HandlerInvoker> CreateInvokers(IServiceProvider? services)
     {
         List<HandlerInvoker> invokers = [];
+        Dictionary<Type, object>? compiledInstances = null;
         foreach (Registration registration in _registrations)
         {
             switch (registration)
@@ -347,6 +348,9 @@ public sealed class BusBuilder
                     break;
                 case ClassRegistration c:
                     invokers.AddRange(CreateClassInvokers(c, services));
+                    break;
+                case CompiledRegistration g:
+                    invokers.Add(g.Create(services, compiledInstances ??= []));
                     break;
             }
         }

@@ -13,7 +13,11 @@ public sealed class JsonMessageSerializer : IMessageSerializer
     }
 
     /// <summary>Creates a serializer with the given options.</summary>
-    /// <param name="options">The options; also used for topic payload conversion.</param>
+    /// <param name="options">
+    /// The options; also used for topic payload conversion. Under Native AOT (reflection off) their
+    /// <see cref="JsonSerializerOptions.TypeInfoResolver"/> must cover the message types, for example a source-generated
+    /// <c>JsonSerializerContext</c>; <see cref="BusBuilder.UseJsonTypeInfoResolver"/> sets that up for the default serializer.
+    /// </param>
     public JsonMessageSerializer(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -34,7 +38,7 @@ public sealed class JsonMessageSerializer : IMessageSerializer
         try
         {
             using Utf8JsonWriter writer = new(output);
-            JsonSerializer.Serialize(writer, value, type, Options);
+            JsonSerializer.Serialize(writer, value, Options.GetTypeInfo(type));
         }
         catch (NotSupportedException ex)
         {
@@ -48,7 +52,7 @@ public sealed class JsonMessageSerializer : IMessageSerializer
         ArgumentNullException.ThrowIfNull(type);
         try
         {
-            return JsonSerializer.Deserialize(body, type, Options);
+            return JsonSerializer.Deserialize(body, Options.GetTypeInfo(type));
         }
         catch (JsonException ex)
         {
