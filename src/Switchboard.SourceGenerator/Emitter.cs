@@ -53,6 +53,20 @@ internal static class Emitter
         }
 
         s.Append("            return builder;\n        }\n\n");
+        s.Append("        /// <summary>\n");
+        s.Append("        /// Registers every handler class of this assembly as a scoped service and on the bus: what\n");
+        s.Append("        /// <c>AddHandlersFromAssembly</c> does for a container at run time, without scanning or reflection.\n");
+        s.Append("        /// </summary>\n");
+        s.Append("        /// <param name=\"switchboard\">The builder <c>services.AddSwitchboard(...)</c> returned.</param>\n");
+        s.Append("        /// <returns>The builder.</returns>\n");
+        s.Append("        public static global::Switchboard.Hosting.ISwitchboardBuilder AddGeneratedHandlers(this global::Switchboard.Hosting.ISwitchboardBuilder switchboard)\n        {\n");
+        s.Append("            global::System.ArgumentNullException.ThrowIfNull(switchboard);\n");
+        foreach (HandlerModel handler in handlers)
+        {
+            s.Append("            global::Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddScoped<").Append(handler.FullName).Append(">(switchboard.Services);\n");
+        }
+
+        s.Append("            return switchboard.Configure(static builder => builder.AddGeneratedHandlers());\n        }\n\n");
         s.Append("        /// <summary>Gets the message and result types of this assembly's handlers: the allow-list, known at compile time.</summary>\n");
         s.Append("        public static global::System.Collections.Generic.IReadOnlyList<global::System.Type> MessageTypes { get; } = new global::System.Type[]\n        {\n");
         foreach (MessageTypeModel type in messageTypes)

@@ -74,7 +74,7 @@ public sealed class GeneratedSourceTests
         GeneratorHarness.MatchSnapshot("Application", run.Generated);
 
         // The JSON context's constructor and Default come from System.Text.Json's own generator, which this harness does not run.
-        Assert.Empty(run.CompilationErrors.Where(e => e.Id is not ("CS7036" or "CS0117")));
+        Assert.Empty(run.CompilationErrors.Where(e => e.Id is not ("CS7036" or "CS0117" or "CS0534")));
     }
 
     [Fact]

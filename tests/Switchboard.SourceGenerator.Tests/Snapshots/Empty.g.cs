@@ -21,6 +21,18 @@ namespace Switchboard
             return builder;
         }
 
+        /// <summary>
+        /// Registers every handler class of this assembly as a scoped service and on the bus: what
+        /// <c>AddHandlersFromAssembly</c> does for a container at run time, without scanning or reflection.
+        /// </summary>
+        /// <param name="switchboard">The builder <c>services.AddSwitchboard(...)</c> returned.</param>
+        /// <returns>The builder.</returns>
+        public static global::Switchboard.Hosting.ISwitchboardBuilder AddGeneratedHandlers(this global::Switchboard.Hosting.ISwitchboardBuilder switchboard)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(switchboard);
+            return switchboard.Configure(static builder => builder.AddGeneratedHandlers());
+        }
+
         /// <summary>Gets the message and result types of this assembly's handlers: the allow-list, known at compile time.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::System.Type> MessageTypes { get; } = new global::System.Type[]
         {
