@@ -83,6 +83,8 @@ public sealed partial class BusBuilder
     }
 
     /// <summary>The serializer of a bus that was given none: JSON with web defaults, and the added metadata first.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reflection metadata is added only when JsonSerializer.IsReflectionEnabledByDefault, which trimmed and AOT applications turn off.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
     internal IMessageSerializer CreateDefaultSerializer()
     {
         if (_jsonResolvers.Count == 0)
