@@ -21,11 +21,28 @@ public sealed class JsonMessageSerializer : IMessageSerializer
     public JsonMessageSerializer(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Options = options;
+        Options = WithDefaultResolver(options);
     }
 
     /// <summary>Gets the JSON options.</summary>
     public JsonSerializerOptions Options { get; }
+
+    /// <summary>
+    /// Gives options without metadata the reflection-based resolver where reflection is on (what System.Text.Json does
+    /// itself on first use), so that the metadata can be asked for by type. Under Native AOT it is off and the options must
+    /// carry a source-generated context.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only when JsonSerializer.IsReflectionEnabledByDefault, which trimmed and AOT applications turn off.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    internal static JsonSerializerOptions WithDefaultResolver(JsonSerializerOptions options)
+    {
+        if (options.TypeInfoResolver is null && !options.IsReadOnly && JsonSerializer.IsReflectionEnabledByDefault)
+        {
+            options.TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver();
+        }
+
+        return options;
+    }
 
     /// <inheritdoc />
     public string ContentType => "application/json";
