@@ -74,6 +74,11 @@ status=$?
 scripts/package-test.sh
 package_status=$?
 
+# The Native AOT sample, published and run as one more test (issue 14): scripts/aot-sample.sh.
+aot_passed=0
+aot_failed=0
+if scripts/aot-sample.sh; then aot_passed=1; else aot_failed=1; fi
+
 # Sum the counters of every TRX file: a run that executed nothing shows as 0 passed.
 summary=$(find "$results" -name '*.trx' -print0 | xargs -0 -r grep -ho '<Counters [^>]*>' | awk '
   function attr(name,   m) { if (match($0, name "=\"[0-9]+\"")) { m = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", m); return m + 0 } return 0 }
@@ -81,6 +86,9 @@ summary=$(find "$results" -name '*.trx' -print0 | xargs -0 -r grep -ho '<Counter
   END { printf "%d %d %d", passed, failed, total - executed }')
 read -r passed failed skipped <<<"${summary:-0 0 0}"
 if [ "$package_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+passed=$((passed + aot_passed))
+failed=$((failed + aot_failed))
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The build or the test host failed before any test could fail: count it, so it is never read as green.

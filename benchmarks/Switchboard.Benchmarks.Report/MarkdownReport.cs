@@ -57,7 +57,7 @@ internal static class MarkdownReport
             foreach (Contender who in Catalog.ExpectedIn(c))
             {
                 Measurement? m = r.Find(c, who);
-                string name = who == Catalog.Switchboard ? $"**{who.Name}**" : who.Name;
+                string name = who == Catalog.Switchboard || who == Catalog.SwitchboardGenerated ? $"**{who.Name}**" : who.Name;
                 if (m is null)
                 {
                     md.AppendLine($"| {c.Title} | {name} | not measured | | | | |");
@@ -84,7 +84,7 @@ internal static class MarkdownReport
             foreach (Contender who in Catalog.ExpectedIn(c))
             {
                 Measurement? m = r.Find(c, who);
-                string name = who == Catalog.Switchboard ? $"**{who.Name}**" : who.Name;
+                string name = who == Catalog.Switchboard || who == Catalog.SwitchboardGenerated ? $"**{who.Name}**" : who.Name;
                 if (m is null)
                 {
                     md.AppendLine($"| {c.Title} | {name} | not measured | | | | |");

@@ -59,7 +59,7 @@ public static class MessageBus
             builder.Options,
             router,
             registry,
-            builder.Serializer ?? new JsonMessageSerializer(),
+            builder.Serializer ?? builder.CreateDefaultSerializer(),
             builder.ResponseStore ?? new InMemoryResponseStore(time),
             builder.Transport ?? new InMemoryTransport(time),
             ownsTransport: builder.Transport is null || builder.OwnsTransport,

@@ -186,6 +186,7 @@ internal sealed partial class SwitchboardBus
         return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // reused box: no allocation of the bus's own per asynchronous send
     private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();
@@ -204,6 +205,7 @@ internal sealed partial class SwitchboardBus
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // reused box: no allocation of the bus's own per asynchronous request
     private async ValueTask<TResult> AwaitCountingErrorsAsync<TResult>(ValueTask<TResult> pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();

@@ -18,7 +18,7 @@ internal sealed class SingletonActivator<THandler>(THandler instance) : HandlerA
 }
 
 /// <summary>Resolved per message from the message's DI scope.</summary>
-internal sealed class ScopedActivator<THandler> : HandlerActivator<THandler>
+internal sealed class ScopedActivator<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] THandler> : HandlerActivator<THandler>
     where THandler : class
 {
     public override THandler Get(MessageContext context)
