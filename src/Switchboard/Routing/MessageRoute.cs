@@ -9,11 +9,12 @@ namespace Switchboard.Routing;
 /// </summary>
 internal sealed class MessageRoute
 {
-    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers, string? destination)
+    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers, string? destination, OutgoingNext? outgoing = null)
     {
         MessageType = messageType;
         TypeName = typeName;
         Destination = destination;
+        Outgoing = outgoing;
         Handlers = handlers;
         ExactHandlers = exactHandlers;
         for (int i = 0; i < handlers.Length; i++)
@@ -21,17 +22,23 @@ internal sealed class MessageRoute
             NeedsContext |= handlers[i].NeedsContext;
         }
 
-        InProcessWithoutContext = destination is null && !NeedsContext;
+        InProcessWithoutContext = destination is null && !NeedsContext && outgoing is null;
         (FastHandlers, FastStarts) = Fuse(handlers);
         if (exactHandlers.Length == 1)
         {
             CommandHandler = exactHandlers[0];
-            if (destination is null && !CommandHandler.NeedsContext)
+            if (destination is null && !CommandHandler.NeedsContext && outgoing is null)
             {
                 LocalCommandHandler = CommandHandler;
             }
         }
     }
+
+    /// <summary>
+    /// Gets the outgoing middleware chain of this type (ending in the bus's routing), or <see langword="null"/> when none
+    /// applies. A route with one never takes the fast paths.
+    /// </summary>
+    public OutgoingNext? Outgoing { get; }
 
     /// <summary>Gets the concrete message type.</summary>
     public Type MessageType { get; }
