@@ -1,13 +1,12 @@
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Switchboard.Transport;
-using Switchboard.Transport.InMemory;
 
 namespace Switchboard;
 
 /// <summary>
 /// Gives a bus on a broker a name of its own. The name is the consumer group: two services left at one default name would
-/// share a group and silently split each other's events, so a bus on a broker without a name takes its entry assembly's.
+/// share a group and silently split each other's events, so a bus on a broker (a transport that declares <see cref="TransportCapabilities.Durable"/>) without a name takes its entry assembly's.
 /// </summary>
 internal static class BusNaming
 {
@@ -16,7 +15,8 @@ internal static class BusNaming
 
     internal static void NameForTransport(BusOptions options, ITransport? transport, string? entryAssembly, ILoggerFactory loggerFactory)
     {
-        if (options.NameIsSet || transport is null or InMemoryTransport)
+        // A broker keeps messages beyond the process (Durable): that is where a consumer group outlives one bus.
+        if (options.NameIsSet || transport is null || (transport.Capabilities & TransportCapabilities.Durable) == 0)
         {
             return;
         }

@@ -11,7 +11,7 @@ public sealed class BusOptions
     /// event. Give every service its own.
     /// </summary>
     /// <value>
-    /// The default value is <c>switchboard</c> on the in-memory transport. With any other transport a bus left without a
+    /// The default value is <c>switchboard</c> on the in-memory transport. On a broker (a transport that declares <see cref="Transport.TransportCapabilities.Durable"/>) a bus left without a
     /// name takes its entry assembly's name (and logs it), so that two services never silently split each other's events;
     /// without an entry assembly it refuses to start until a name is set.
     /// </value>
