@@ -63,7 +63,14 @@ internal sealed partial class SwitchboardBus
         }
 
         Counters.Local.EventsPublished++;
-        return PublishRoutedAsync(_runtime.Router.GetRoute(@event), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+        MessageRoute route = _runtime.Router.GetRoute(@event);
+        if (LeanPipeline(route, publish: true))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, route.PipelineHandler!, @event, _runtime.Options.HandlerErrors, cancellationToken);
+        }
+
+        return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
     public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)

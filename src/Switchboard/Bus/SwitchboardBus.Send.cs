@@ -97,6 +97,12 @@ internal sealed partial class SwitchboardBus
             return InvokeWithoutContext(route, handler, request, cancellationToken);
         }
 
+        if (options is null && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, handler, request, cancellationToken);
+        }
+
         MessageMetadata metadata = options is null
             ? default
             : new MessageMetadata(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
@@ -200,6 +206,12 @@ internal sealed partial class SwitchboardBus
         {
             Counters.Local.HandlersInvoked++;
             return InvokeWithoutContext(route, handler, command, cancellationToken);
+        }
+
+        if (!hasMetadata && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, handler, command, publishMode: null, cancellationToken);
         }
 
         return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));

@@ -100,6 +100,9 @@ public sealed class MessageContext
     /// <summary>Takes a handler instance the bus created for this message outside the container: disposed when the message is done.</summary>
     internal void Own(object instance) => (_owned ??= []).Add(instance);
 
+    /// <summary>Gets whether the handler left nothing to do after it: no cascaded message, no DI scope, no instance to dispose.</summary>
+    internal bool IsClean => _cascaded is not { Count: > 0 } && _committed is null && _scope is null && _owned is null;
+
     /// <summary>Gets whether handlers that succeeded left messages to dispatch.</summary>
     internal bool HasCommitted => _committed is { Count: > 0 };
 

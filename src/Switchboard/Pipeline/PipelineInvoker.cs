@@ -8,7 +8,7 @@ namespace Switchboard.Pipeline;
 /// fast paths; a bus without middleware never creates one. Like every invoker it never throws: failures come back as a
 /// faulted task.
 /// </summary>
-internal sealed class PipelineInvoker : HandlerInvoker
+internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
 {
     private readonly IncomingNext _first;
 
@@ -36,7 +36,7 @@ internal sealed class PipelineInvoker : HandlerInvoker
 }
 
 /// <summary>A handler with a result wrapped in its incoming middleware; the result travels in <see cref="IncomingContext.Result"/>.</summary>
-internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TResult>
+internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TResult>, IPipelineHandler
 {
     private readonly IncomingNext _first;
 
@@ -89,6 +89,9 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
             : throw new InvalidOperationException(
                 $"The incoming pipeline of {Name} ended without a result: a middleware returned without calling next and without setting IncomingContext.Result.");
 }
+
+/// <summary>Marks a handler wrapped in incoming middleware.</summary>
+internal interface IPipelineHandler;
 
 /// <summary>Entering a pipeline: the message's context hands out its reusable <see cref="IncomingContext"/>.</summary>
 internal static class IncomingPipeline

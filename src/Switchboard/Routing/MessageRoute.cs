@@ -24,6 +24,11 @@ internal sealed class MessageRoute
 
         InProcessWithoutContext = destination is null && !NeedsContext && outgoing is null;
         (FastHandlers, FastStarts) = Fuse(handlers);
+        if (destination is null && outgoing is null && handlers.Length == 1 && handlers[0] is Pipeline.IPipelineHandler)
+        {
+            PipelineHandler = handlers[0];
+        }
+
         if (exactHandlers.Length == 1)
         {
             CommandHandler = exactHandlers[0];
@@ -70,6 +75,12 @@ internal sealed class MessageRoute
 
     /// <summary>Gets the single handler when the type is handled in process by a handler without context: the send and request fast paths.</summary>
     public HandlerInvoker? LocalCommandHandler { get; }
+
+    /// <summary>
+    /// Gets the one handler of a route that stays in process without outgoing middleware, when it is wrapped in incoming
+    /// middleware: the lean path that runs it with a pooled context and no state machine while everything completes synchronously.
+    /// </summary>
+    public HandlerInvoker? PipelineHandler { get; }
 
     /// <summary>Gets whether the route stays in process and no handler needs a context: the condition of the fastest publish.</summary>
     public bool InProcessWithoutContext { get; }

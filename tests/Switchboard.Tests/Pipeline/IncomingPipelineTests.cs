@@ -273,6 +273,29 @@ public sealed class IncomingPipelineTests
     }
 
     [Fact]
+    public async Task What_a_handler_behind_middleware_cascades_is_dispatched_after_it_succeeded_and_dropped_when_it_failed()
+    {
+        ConcurrentQueue<string> trace = new();
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseIncoming((context, next) => next(context), appliesTo: typeof(PlShip))
+            .Handle<PlShip>(async (s, context, ct) =>
+            {
+                await context.PublishAsync(new PlOrderPlaced("after-" + s.Id), ct);
+                if (s.Id == "fail")
+                {
+                    throw new InvalidOperationException("no");
+                }
+            })
+            .Handle<PlOrderPlaced>(e => trace.Enqueue(e.Id)));
+
+        await bus.SendAsync(new PlShip("ok"));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await bus.SendAsync(new PlShip("fail")));
+
+        Assert.Equal(["after-ok"], trace);
+        Assert.Equal(1, bus.GetStatistics().HandlerErrors);
+    }
+
+    [Fact]
     public async Task Runtime_subscriptions_are_observers_and_run_without_the_middleware()
     {
         int middleware = 0;
