@@ -40,7 +40,8 @@ internal static class Catalog
         ? c == Stream ? [Switchboard, Channel] : [Switchboard, WolverinePublish, Channel]
         : [Switchboard, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct];
 
-    public static Contender? ContenderOf(string type) => Contenders.FirstOrDefault(c => c.Types.Contains(type));
+    public static Contender? ContenderOf(string type)
+        => Contenders.FirstOrDefault(c => c.Types.Contains(type)) ?? MiddlewareSection.Contenders.FirstOrDefault(c => c.Types.Contains(type));
 
     public static Case? CaseOf(string method) => Cases.FirstOrDefault(c => c.Method == method);
 }

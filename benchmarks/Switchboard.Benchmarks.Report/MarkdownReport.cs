@@ -70,6 +70,7 @@ internal static class MarkdownReport
         }
 
         md.AppendLine();
+        MiddlewareSection.Append(md, r);
         md.AppendLine("## Streams and background publish: throughput");
         md.AppendLine();
         md.AppendLine($"One invocation publishes {options.Batch} messages and waits until the subscriber (or background handler) has taken");

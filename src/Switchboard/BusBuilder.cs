@@ -248,6 +248,9 @@ public sealed partial class BusBuilder
 
     internal IReadOnlyList<KeyValuePair<Type, string?>> TransportRoutes => _transportRoutes;
 
+    /// <summary>Gets the incoming and outgoing middleware, in order (<c>UseIncoming</c>, <c>UseOutgoing</c>).</summary>
+    internal Pipeline.MiddlewareRegistry Middleware { get; } = new();
+
     /// <summary>Sets the transport that carries <c>ExecuteAsync</c> messages to workers. The default is an <see cref="Transport.InMemory.InMemoryTransport"/>.</summary>
     /// <param name="transport">The transport. The caller owns it (several buses may share one) and disposes it after the buses.</param>
     /// <returns>This builder.</returns>

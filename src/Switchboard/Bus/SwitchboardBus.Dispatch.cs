@@ -291,9 +291,10 @@ internal sealed partial class SwitchboardBus
             List<Transport.TransportMessage> rows = new(cascaded.Count);
             foreach (CascadedMessage item in cascaded)
             {
-                if (item.Kind != CascadeKind.Topic)
+                if (item.Kind != CascadeKind.Topic
+                    && await EncodeForOutboxAsync(outbox, item.Kind == CascadeKind.Send ? OutgoingKind.Send : OutgoingKind.Publish, item.Message, context.ChildMetadata(), null, cancellationToken).ConfigureAwait(false) is { } row)
                 {
-                    rows.Add(outbox.Encode(item.Message, context.ChildMetadata(), null));
+                    rows.Add(row);
                 }
             }
 

@@ -25,7 +25,19 @@ internal sealed class ScopedActivator<[System.Diagnostics.CodeAnalysis.Dynamical
     {
         IServiceProvider services = context.Services
             ?? throw new InvalidOperationException($"Handler {typeof(THandler).Name} is resolved from DI, but the bus has no service provider.");
-        return ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        if (services.GetService<THandler>() is { } registered)
+        {
+            return registered; // the container's: its scope disposes it
+        }
+
+        // Not registered: created here for this message, so the bus disposes it when the message is done.
+        THandler created = ActivatorUtilities.CreateInstance<THandler>(services);
+        if (created is IDisposable or IAsyncDisposable)
+        {
+            context.Own(created);
+        }
+
+        return created;
     }
 }
 
