@@ -50,6 +50,10 @@ internal abstract class HandlerInvoker
     }
 
     public override string ToString() => Name;
+
+    /// <summary>This handler wrapped in incoming middleware (typed here, so no generic type is made at run time).</summary>
+    internal virtual HandlerInvoker WithPipeline(Func<IncomingNext, IncomingNext> build)
+        => new Switchboard.Pipeline.PipelineInvoker(this, build);
 }
 
 /// <summary>A handler that returns a <typeparamref name="TResult"/>.</summary>
@@ -78,6 +82,10 @@ internal abstract class ResultHandlerInvoker<TResult> : HandlerInvoker
 
     public override async ValueTask<object?> InvokeForResultAsync(object message, MessageContext? context, CancellationToken cancellationToken)
         => await InvokeTypedAsync(message, context, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    internal override HandlerInvoker WithPipeline(Func<IncomingNext, IncomingNext> build)
+        => new Switchboard.Pipeline.PipelineResultInvoker<TResult>(this, build);
 }
 
 /// <summary>The typed view of a routed message.</summary>

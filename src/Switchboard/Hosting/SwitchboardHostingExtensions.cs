@@ -16,7 +16,7 @@ public static class SwitchboardHostingExtensions
     /// <typeparam name="TService">The service.</typeparam>
     /// <param name="services">The service collection.</param>
     /// <returns>The service collection.</returns>
-    public static IServiceCollection AddBusService<TService>(this IServiceCollection services)
+    public static IServiceCollection AddBusService<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TService>(this IServiceCollection services)
         where TService : BusService
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -29,7 +29,7 @@ public static class SwitchboardHostingExtensions
     /// <typeparam name="TService">The service.</typeparam>
     /// <param name="builder">The Switchboard builder.</param>
     /// <returns>The builder.</returns>
-    public static ISwitchboardBuilder AddBusService<TService>(this ISwitchboardBuilder builder)
+    public static ISwitchboardBuilder AddBusService<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TService>(this ISwitchboardBuilder builder)
         where TService : BusService
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -45,7 +45,7 @@ public static class SwitchboardHostingExtensions
     /// <param name="builder">The Switchboard builder.</param>
     /// <param name="appliesTo">Only messages assignable to this type; <see langword="null"/> for every message.</param>
     /// <returns>The builder.</returns>
-    public static ISwitchboardBuilder UseIncoming<TMiddleware>(this ISwitchboardBuilder builder, Type? appliesTo = null)
+    public static ISwitchboardBuilder UseIncoming<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TMiddleware>(this ISwitchboardBuilder builder, Type? appliesTo = null)
         where TMiddleware : class, IIncomingMiddleware
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -61,7 +61,7 @@ public static class SwitchboardHostingExtensions
     /// <param name="builder">The Switchboard builder.</param>
     /// <param name="appliesTo">Only messages assignable to this type; <see langword="null"/> for every message.</param>
     /// <returns>The builder.</returns>
-    public static ISwitchboardBuilder UseOutgoing<TMiddleware>(this ISwitchboardBuilder builder, Type? appliesTo = null)
+    public static ISwitchboardBuilder UseOutgoing<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TMiddleware>(this ISwitchboardBuilder builder, Type? appliesTo = null)
         where TMiddleware : class, IOutgoingMiddleware
     {
         ArgumentNullException.ThrowIfNull(builder);

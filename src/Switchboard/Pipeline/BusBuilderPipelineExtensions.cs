@@ -119,7 +119,7 @@ public static class BusBuilderPipelineExtensions
     private static void EnsureMiddlewareType(Type middlewareType, Type contract)
     {
         ArgumentNullException.ThrowIfNull(middlewareType);
-        if (!middlewareType.IsClass || middlewareType.IsAbstract || !middlewareType.GetInterfaces().Contains(contract))
+        if (!middlewareType.IsClass || middlewareType.IsAbstract || !contract.IsAssignableFrom(middlewareType))
         {
             throw new ArgumentException($"{middlewareType.Name} must be a concrete class implementing {contract.Name}.", nameof(middlewareType));
         }

@@ -55,9 +55,7 @@ internal sealed class MiddlewarePipeline(MiddlewareRegistry.Registration[] incom
             return next;
         }
 
-        return handler.ResultType is { } resultType
-            ? (HandlerInvoker)Activator.CreateInstance(typeof(PipelineResultInvoker<>).MakeGenericType(resultType), handler, (Func<IncomingNext, IncomingNext>)Build)!
-            : new PipelineInvoker(handler, Build);
+        return handler.WithPipeline(Build);
     }
 
     /// <summary>Returns the outgoing chain of <paramref name="messageType"/>, ending in the bus's routing; <see langword="null"/> when no middleware applies.</summary>
@@ -131,6 +129,8 @@ internal sealed class MiddlewarePipeline(MiddlewareRegistry.Registration[] incom
         return stages;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Middleware types come from UseIncoming/UseOutgoing registrations: the generic overloads keep the public constructors; open generics are closed over message types the application registers. Native AOT: open generic middleware over value-type messages is not verified (docs/pipeline.md).")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Middleware types come from UseIncoming/UseOutgoing registrations: the generic overloads keep the public constructors; open generics are closed over message types the application registers. Native AOT: open generic middleware over value-type messages is not verified (docs/pipeline.md).")]
     private static Type? Close(Type openType, Type messageType)
     {
         if (openType.GetGenericArguments().Length != 1)
@@ -148,6 +148,8 @@ internal sealed class MiddlewarePipeline(MiddlewareRegistry.Registration[] incom
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2067", Justification = "Middleware types come from UseIncoming/UseOutgoing registrations: the generic overloads keep the public constructors; open generics are closed over message types the application registers. Native AOT: open generic middleware over value-type messages is not verified (docs/pipeline.md).")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Middleware types come from UseIncoming/UseOutgoing registrations: the generic overloads keep the public constructors; open generics are closed over message types the application registers. Native AOT: open generic middleware over value-type messages is not verified (docs/pipeline.md).")]
     private object Create(Type type)
     {
         if (services is not null)

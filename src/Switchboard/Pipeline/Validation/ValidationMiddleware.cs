@@ -57,6 +57,7 @@ internal sealed class ValidationMiddleware(IServiceProvider? rootServices) : IIn
 
     private TypedValidation For(Type messageType) => _byType.GetOrAdd(messageType, Create);
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "TypedValidation<T> has no value-type specific code paths the bus relies on; it is made for message types the application registers. Native AOT with value-type messages and container validators is not verified.")]
     private TypedValidation Create(Type messageType)
     {
         Func<object, CancellationToken, ValueTask<IReadOnlyList<string>>>[] registered =
