@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ public static class SwitchboardBuilderOptionsExtensions
     /// <param name="validate">Throws an <see cref="ArgumentException"/> naming the first invalid option (never quoting a secret).</param>
     /// <param name="configureBus">Puts the options to use on the bus's builder.</param>
     /// <returns>The builder.</returns>
-    public static ISwitchboardBuilder UseValidatedOptions<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(
+    public static ISwitchboardBuilder UseValidatedOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] TOptions>(
         this ISwitchboardBuilder builder,
         Action<OptionsBuilder<TOptions>> configureOptions,
         Action<TOptions> validate,
