@@ -23,6 +23,9 @@ export SWITCHBOARD_RABBITMQ="amqp://guest:guest@127.0.0.1:${SWITCHBOARD_RABBITMQ
 # scripts/servers.sh starts a throwaway PostgreSQL cluster on this loopback port (Npgsql connection string).
 export SWITCHBOARD_POSTGRES="Host=127.0.0.1;Port=${SWITCHBOARD_POSTGRES_PORT:-5433};Username=switchboard;Password=switchboard;Database=switchboard"
 
+# scripts/servers.sh starts the fauxqs SQS emulator on this loopback port (dummy keys; nothing leaves the machine).
+export SWITCHBOARD_SQS="http://127.0.0.1:${SWITCHBOARD_SQS_PORT:-9480}"
+
 dotnet test Switchboard.slnx \
   --configuration Release \
   --logger "trx" \

@@ -189,7 +189,6 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
 
     private async Task<List<Message>> ReceiveAsync(SqsQueue dlq, int max, CancellationToken cancellationToken, int waitSeconds = 0)
     {
-#pragma warning disable CS0618 // AttributeNames is deprecated for MessageSystemAttributeNames; emulators still read only the old name.
         ReceiveMessageResponse response = await transport.CallAsync(c => c.ReceiveMessageAsync(new ReceiveMessageRequest
         {
             QueueUrl = dlq.Url,
@@ -198,9 +197,7 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
             VisibilityTimeout = (int)Hold.TotalSeconds,
             MessageAttributeNames = ["All"],
             MessageSystemAttributeNames = ["ApproximateReceiveCount", "SentTimestamp"],
-            AttributeNames = ["ApproximateReceiveCount", "SentTimestamp"],
         }, cancellationToken)).ConfigureAwait(false);
-#pragma warning restore CS0618
         return response.Messages ?? [];
     }
 

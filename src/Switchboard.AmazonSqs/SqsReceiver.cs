@@ -195,7 +195,6 @@ internal sealed class SqsReceiver : ITransportReceiver
         CancellationToken life = _life.Token;
         try
         {
-#pragma warning disable CS0618 // AttributeNames is deprecated for MessageSystemAttributeNames; emulators still read only the old name.
             ReceiveMessageResponse response = await _transport.CallAsync(c => c.ReceiveMessageAsync(new ReceiveMessageRequest
             {
                 QueueUrl = _queue.Url,
@@ -204,9 +203,7 @@ internal sealed class SqsReceiver : ITransportReceiver
                 VisibilityTimeout = (int)options.VisibilityTimeout.TotalSeconds,
                 MessageAttributeNames = ["All"],
                 MessageSystemAttributeNames = ["ApproximateReceiveCount", "MessageGroupId"],
-                AttributeNames = ["ApproximateReceiveCount", "MessageGroupId"],
             }, life)).ConfigureAwait(false);
-#pragma warning restore CS0618
             return response.Messages ?? [];
         }
         catch (QueueDoesNotExistException) when (options.CreateTopology)
