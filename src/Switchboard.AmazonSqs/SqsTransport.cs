@@ -81,7 +81,8 @@ public sealed class SqsTransport : ITransport
 
     internal ILogger Logger { get; }
 
-    internal SqsDiagnostics Diagnostics { get; } = new();
+    /// <summary>Gets whether SQS answers the transport: outages are counted on the <c>Switchboard</c> meter and reported by <see cref="SqsHealthCheck"/>.</summary>
+    public ConnectionMonitor ConnectionMonitor { get; } = new("sqs");
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -233,15 +234,19 @@ public sealed class SqsTransport : ITransport
         try
         {
             T result = await call(Client).ConfigureAwait(false);
-            Diagnostics.Succeeded();
+            ConnectionMonitor.ReportRestored();
             return result;
         }
         catch (Exception ex)
         {
-            if (!Diagnostics.Failed(ex) && ex is AmazonServiceException)
+            if (SqsDiagnostics.IsOutage(ex))
+            {
+                ConnectionMonitor.ReportLost(ex);
+            }
+            else if (ex is AmazonServiceException)
             {
                 // The service answered (it refused the request): SQS is reachable.
-                Diagnostics.Succeeded();
+                ConnectionMonitor.ReportRestored();
             }
 
             throw;

@@ -97,6 +97,10 @@ public sealed class SqsTransportOptions
     /// <value>The default value is 15 seconds.</value>
     public TimeSpan GroupDiscoveryInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Gets or sets how long <see cref="SqsHealthCheck"/> waits for SQS to answer before it reports it unhealthy.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Checks the options and throws a clear exception for the first invalid one. Credentials are never quoted.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
@@ -150,6 +154,11 @@ public sealed class SqsTransportOptions
         if (RedriveMaxReceiveCount is < 1 or > 1000)
         {
             throw new ArgumentException($"SqsTransportOptions.RedriveMaxReceiveCount must be between 1 and 1000 (it is {RedriveMaxReceiveCount}).", nameof(RedriveMaxReceiveCount));
+        }
+
+        if (HealthCheckTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"SqsTransportOptions.HealthCheckTimeout must be positive (it is {HealthCheckTimeout}).", nameof(HealthCheckTimeout));
         }
 
         if (GroupDiscoveryInterval < TimeSpan.Zero)
