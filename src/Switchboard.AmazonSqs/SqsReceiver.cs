@@ -60,6 +60,12 @@ internal sealed class SqsReceiver : ITransportReceiver
             {
                 if (_ready.TryDequeue(out SqsReceived? ready))
                 {
+                    if (_poll is null && _ready.Count < _transport.Options.MaxMessagesPerReceive)
+                    {
+                        // Read ahead: the next long poll runs while the workers handle what is here (leased meanwhile).
+                        _poll = PollAsync();
+                    }
+
                     return ready;
                 }
 
