@@ -253,6 +253,33 @@ public sealed class SqsTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RedrivePolicy_MovesAMessageNobodySettles_AndTheDeadLetterListingSaysSo()
+    {
+        SqsTransportOptions options = SqsServer.Options(_prefix);
+        options.RedriveMaxReceiveCount = 2;
+        SqsTransport transport = new(options);
+        _owned.Add(transport);
+        await (await transport.CreateReceiverAsync(new ReceiverOptions("crash", "billing", "c1"), CancellationToken.None)).DisposeAsync();
+        await transport.SendAsync(new TransportMessage { Destination = "crash", Headers = new Dictionary<string, string> { [MessageHeaders.MessageId] = "c-1" }, Body = "{}"u8.ToArray() }, CancellationToken.None);
+
+        // A consumer that crashes each time: received, never settled, visible again at once.
+        using AmazonSQSClient client = SqsServer.Client();
+        string url = (await client.GetQueueUrlAsync(_prefix + "crash--billing")).QueueUrl;
+        for (int i = 0; i < 3; i++)
+        {
+            await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = url, VisibilityTimeout = 0, WaitTimeSeconds = 1 });
+        }
+
+        IDeadLetterQueue dlq = transport.GetDeadLetterQueue("crash", "billing");
+        await Eventually.TrueAsync(() => dlq.CountAsync().AsTask().Result == 1, Patience);
+        DeadLetterMessage dead = Assert.Single(await dlq.ListAsync());
+        Assert.Contains("redrive policy", dead.Reason.Reason);
+        Assert.Equal("c-1", dead.Message.MessageId);
+        Assert.True(await dlq.ReplayAsync(dead.Id));
+        Assert.Equal(0, await dlq.CountAsync());
+    }
+
+    [Fact]
     public async Task Send_ToADestinationNobodyConsumes_FailsClearly()
     {
         IMessageBus sender = Bus("web", o => { }, b => b.RouteToTransport<SqsOrder>("nobody"));
