@@ -3,7 +3,9 @@
 #   scripts/servers.sh start   install what is missing, start everything, wait until it answers
 #   scripts/servers.sh stop    stop what start started
 #   scripts/servers.sh start redis postgres   only the named servers (the same for stop)
-# Each server keeps its data under .servers/ in the repository (git-ignored) and listens on 127.0.0.1 only.
+# Each server keeps its data under .servers/ in the repository (git-ignored) and listens on 127.0.0.1 only. The ports,
+# the data folder (SWITCHBOARD_SERVERS_DIR) and the RabbitMQ node name (SWITCHBOARD_RABBITMQ_NODE) can be set through the
+# environment: scripts/test.sh gives each run its own, so that two runs never stop each other's servers.
 # (PostgreSQL runs as an unprivileged user when this runs as root: if that user cannot reach the repository, its
 # throwaway cluster lives in /tmp/switchboard-pg-<port> instead.)
 # In CI (CI=true) a server that cannot be installed or started is a failure, never a skip.
@@ -14,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SERVERS=(redis rabbitmq postgres sqs)
-STATE_DIR="$PWD/.servers"
+STATE_DIR="${SWITCHBOARD_SERVERS_DIR:-$PWD/.servers}"
 
 # Redis: a fixed, non-default loopback port, so a Redis the developer already runs on 6379 is never touched.
 # The tests read SWITCHBOARD_REDIS (scripts/test.sh exports it); without it they fail with a clear message.
@@ -24,7 +26,7 @@ REDIS_DIR="$STATE_DIR/redis"
 # The tests read SWITCHBOARD_RABBITMQ (an amqp:// URL with the default guest user, which RabbitMQ allows on loopback only).
 RABBITMQ_PORT="${SWITCHBOARD_RABBITMQ_PORT:-5679}"
 RABBITMQ_DIST_PORT_NUMBER="${SWITCHBOARD_RABBITMQ_DIST_PORT:-25679}"
-RABBITMQ_NODE="switchboard@localhost"
+RABBITMQ_NODE="${SWITCHBOARD_RABBITMQ_NODE:-switchboard@localhost}"
 RABBITMQ_DIR="$STATE_DIR/rabbitmq"
 # The scripts in /usr/lib/rabbitmq/bin run as the calling user; the /usr/sbin wrappers would switch to the rabbitmq user.
 RABBITMQ_BIN="/usr/lib/rabbitmq/bin"
@@ -36,10 +38,11 @@ POSTGRES_USER="switchboard"
 POSTGRES_PASSWORD="switchboard"
 POSTGRES_DB="switchboard"
 # Amazon SQS: the fauxqs emulator (npm; its 1.x line runs on Node.js 20), in memory, on a loopback port; installed into
-# .servers/sqs. local-aws-sqs was tried first and left: its ChangeMessageVisibility counts as a receive and its empty
-# receives are not JSON. The tests read SWITCHBOARD_SQS (its URL; scripts/test.sh exports it) and sign with dummy keys.
+# .servers/npm (shared by runs; pid and log in the run's folder). local-aws-sqs was tried first and left: its
+# ChangeMessageVisibility counts as a receive and its empty receives are not JSON. The tests read SWITCHBOARD_SQS (its URL; scripts/test.sh exports it) and sign with dummy keys.
 SQS_PORT="${SWITCHBOARD_SQS_PORT:-9480}"
 SQS_DIR="$STATE_DIR/sqs"
+SQS_NPM_DIR="$PWD/.servers/npm"
 SQS_EMULATOR_VERSION="1.9.2"
 APT_UPDATED=0
 
@@ -322,15 +325,16 @@ start_sqs() {
     apt_install curl || return 1
   fi
   mkdir -p "$SQS_DIR"
-  if [ ! -f "$SQS_DIR/node_modules/fauxqs/package.json" ] \
-    || ! grep -q "\"version\": \"$SQS_EMULATOR_VERSION\"" "$SQS_DIR/node_modules/fauxqs/package.json"; then
+  mkdir -p "$SQS_NPM_DIR"
+  if [ ! -f "$SQS_NPM_DIR/node_modules/fauxqs/package.json" ] \
+    || ! grep -q "\"version\": \"$SQS_EMULATOR_VERSION\"" "$SQS_NPM_DIR/node_modules/fauxqs/package.json"; then
     log "installing fauxqs $SQS_EMULATOR_VERSION from npm"
-    npm install --prefix "$SQS_DIR" --no-save --no-audit --no-fund "fauxqs@$SQS_EMULATOR_VERSION" >&2 || return 1
+    npm install --prefix "$SQS_NPM_DIR" --no-save --no-audit --no-fund "fauxqs@$SQS_EMULATOR_VERSION" >&2 || return 1
   fi
   stop_sqs
   # The fault tests start their own emulator from the same install (tests/.../AmazonSqs/SqsEmulatorProcess.cs).
   FAUXQS_PORT="$SQS_PORT" FAUXQS_HOST=127.0.0.1 FAUXQS_LOGGER=false \
-    nohup node "$SQS_DIR/node_modules/fauxqs/dist/cli.js" >"$SQS_DIR/sqs.log" 2>&1 &
+    nohup node "$SQS_NPM_DIR/node_modules/fauxqs/dist/cli.js" >"$SQS_DIR/sqs.log" 2>&1 &
   echo $! >"$SQS_DIR/sqs.pid"
   for _ in $(seq 1 100); do
     if sqs_answers; then

@@ -57,7 +57,7 @@ internal static class MarkdownReport
             foreach (Contender who in Catalog.ExpectedIn(c))
             {
                 Measurement? m = r.Find(c, who);
-                string name = who == Catalog.Switchboard ? $"**{who.Name}**" : who.Name;
+                string name = who == Catalog.Switchboard || who == Catalog.SwitchboardGenerated ? $"**{who.Name}**" : who.Name;
                 if (m is null)
                 {
                     md.AppendLine($"| {c.Title} | {name} | not measured | | | | |");
@@ -70,6 +70,7 @@ internal static class MarkdownReport
         }
 
         md.AppendLine();
+        MiddlewareSection.Append(md, r);
         md.AppendLine("## Streams and background publish: throughput");
         md.AppendLine();
         md.AppendLine($"One invocation publishes {options.Batch} messages and waits until the subscriber (or background handler) has taken");
@@ -84,7 +85,7 @@ internal static class MarkdownReport
             foreach (Contender who in Catalog.ExpectedIn(c))
             {
                 Measurement? m = r.Find(c, who);
-                string name = who == Catalog.Switchboard ? $"**{who.Name}**" : who.Name;
+                string name = who == Catalog.Switchboard || who == Catalog.SwitchboardGenerated ? $"**{who.Name}**" : who.Name;
                 if (m is null)
                 {
                     md.AppendLine($"| {c.Title} | {name} | not measured | | | | |");

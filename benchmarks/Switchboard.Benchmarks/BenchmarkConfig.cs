@@ -13,7 +13,7 @@ namespace Switchboard.Benchmarks;
 /// <summary>One configuration for the whole suite: every contender in one joined summary, so ratios come from one run.</summary>
 public static class BenchmarkConfig
 {
-    public static IConfig Create(bool full)
+    public static IConfig Create(bool full, bool inProcess = false)
     {
         Job job = full
             ? Job.Default.WithId("Full")
@@ -24,6 +24,13 @@ public static class BenchmarkConfig
                 .WithWarmupCount(3)
                 .WithIterationCount(10)
                 .WithIterationTime(TimeInterval.FromMilliseconds(200));
+
+        if (inProcess)
+        {
+            // No generated project per benchmark: on a loaded machine BenchmarkDotNet's build of it can pass its
+            // two-minute timeout. Less isolation (one process for all), so only for focused runs.
+            job = job.WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance);
+        }
 
         return ManualConfig.CreateEmpty()
             .AddJob(job)

@@ -60,6 +60,9 @@ await using IMessageBus bus = MessageBus.Create(b =>
 
     // Commands and requests: exactly one handler each.
     b.Handle<ShipOrder>(command => book.Set(command.OrderId, "shipped"));
+
+    // Middleware (docs/pipeline.md): a validator rejects a bad command before its handler runs.
+    b.AddValidator<ShipOrder>(command => command.OrderId.StartsWith("ord-", StringComparison.Ordinal) ? [] : [$"'{command.OrderId}' is not an order id."]);
     b.Handle<CancelOrder, bool>(command => book.TryCancel(command.OrderId));
     b.Handle<GetOrderStatus, OrderStatus>(query => new OrderStatus(query.OrderId, book.Get(query.OrderId)));
     b.Handle<ChargePayment, PaymentReceipt>(payments.Charge);
@@ -71,6 +74,8 @@ await using IMessageBus bus = MessageBus.Create(b =>
         await Task.Delay(50, ct);
         invoiceWritten.TrySetResult($"invoice-{e.OrderId}.pdf");
     });
+
+    OrderAggregateStep.Register(b); // the events of the event-sourced Order (OrderAggregate.cs)
 });
 
 Narrator.Step("PublishAsync(OrderCreated): an event reaches every handler of its type");
@@ -82,6 +87,16 @@ await bus.SendAsync(new ShipOrder("ord-1"));
 Narrator.Said("SendAsync(ShipOrder ord-1) returned: the order is shipped.");
 bool cancelled = await bus.RequestAsync(new CancelOrder("ord-1"));
 Narrator.Said($"RequestAsync(CancelOrder ord-1) returned {cancelled}: a shipped order cannot be cancelled.");
+
+Narrator.Step("Middleware: a validator rejects a command before its handler runs");
+try
+{
+    await bus.SendAsync(new ShipOrder("42"));
+}
+catch (MessageValidationException ex)
+{
+    Narrator.Said($"SendAsync(ShipOrder 42) refused: {ex.Message}");
+}
 
 Narrator.Step("RequestAsync(GetOrderStatus): a request and its reply");
 OrderStatus status = await bus.RequestAsync(new GetOrderStatus("ord-1"));
@@ -141,6 +156,9 @@ await using (SqliteConnection db = new(connectionString))
     OutboxStatistics outboxStats = await outbox.GetStatisticsAsync();
     Narrator.Said($"ord-8 rolled back: no row, no event. Outbox: added {outboxStats.Added}, dispatched {outboxStats.Dispatched}, pending {outboxStats.Pending}, dead {outboxStats.Dead}.");
 }
+
+Narrator.Step("AggregateRepository: an event-sourced order saved with its outbox rows, then a catch-up projection (seed 001)");
+await OrderAggregateStep.RunAsync(bus, connectionString);
 
 Narrator.Step("Topics: Subscribe(pattern) with wildcards, PublishAsync(topic, payload)");
 using (Subscription picked = bus.Subscribe("warehouse/*/picked", m => Narrator.Handler("warehouse/*/picked", $"{m.Topic}: {m.As<ParcelPicked>()}")))

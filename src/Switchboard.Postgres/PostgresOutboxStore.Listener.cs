@@ -26,10 +26,16 @@ public sealed partial class PostgresOutboxStore
         /// <summary>Gets how many times the listener reconnected (for tests).</summary>
         public int Reconnects { get; private set; }
 
+        /// <summary>Gets whether the listening connection is lost and being reopened (for the health check).</summary>
+        public bool Lost => Volatile.Read(ref _lost);
+
+        private bool _lost;
+
         /// <summary>Listens once before returning, so that a commit after this call is heard; fails when the database does not answer.</summary>
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             NpgsqlConnection connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            store.Track(this);
             _loop = Task.Run(() => RunAsync(connection, _stop.Token), CancellationToken.None);
         }
 
@@ -67,6 +73,7 @@ public sealed partial class PostgresOutboxStore
                         connection = await ConnectAsync(stopping).ConfigureAwait(false);
                         Reconnects++;
                         failures = 0;
+                        Volatile.Write(ref _lost, false);
                         if (lost)
                         {
                             PostgresDiagnostics.ListenerRestorations.Add(1, DbSystem);
@@ -100,6 +107,7 @@ public sealed partial class PostgresOutboxStore
                         connection = null;
                         PostgresDiagnostics.ListenerFailures.Add(1, DbSystem);
                         lost = true;
+                        Volatile.Write(ref _lost, true);
                     }
 
                     double ms = Math.Min(MaxReconnectDelay.TotalMilliseconds, FirstReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures++, 10)));
@@ -128,6 +136,7 @@ public sealed partial class PostgresOutboxStore
                 return;
             }
 
+            store.Untrack(this);
             await _stop.CancelAsync().ConfigureAwait(false);
             try
             {

@@ -22,7 +22,7 @@ namespace Switchboard.RabbitMQ;
 /// acknowledged: a process that dies in between leaves the original unacknowledged (delivered again), never nothing.
 /// </para>
 /// </remarks>
-public sealed class RabbitMqTransport : ITransport
+public sealed partial class RabbitMqTransport : ITransport
 {
     private readonly ConnectionFactory _factory;
     private readonly PublishSlot[] _publishSlots;

@@ -59,6 +59,12 @@ internal static class RabbitMqWire
         return properties;
     }
 
+    private static bool IsTransportHeader(string key)
+        => key.StartsWith("x-switchboard-", StringComparison.Ordinal)
+            || key is "x-death" or "x-delivery-count" or "x-received-from"
+            || key.StartsWith("x-first-death-", StringComparison.Ordinal)
+            || key.StartsWith("x-last-death-", StringComparison.Ordinal);
+
     /// <summary>Copies properties for a republish (retry, dead letter, replay), so the original's headers are kept.</summary>
     public static BasicProperties Copy(IReadOnlyBasicProperties source)
     {
@@ -71,7 +77,11 @@ internal static class RabbitMqWire
         return copy;
     }
 
-    /// <summary>Reads a message back: application headers are the ones not starting with <c>x-</c>.</summary>
+    /// <summary>
+    /// Reads a message back: application headers are all but Switchboard's own (<c>x-switchboard-</c>) and those the broker
+    /// adds (<c>x-death</c>, <c>x-first-death-*</c>, <c>x-last-death-*</c>, <c>x-delivery-count</c>, <c>x-received-from</c>);
+    /// an application's own <c>x-</c> header (<c>x-tenant</c>) travels like any other.
+    /// </summary>
     public static TransportMessage ToMessage(string fallbackDestination, IReadOnlyBasicProperties properties, ReadOnlyMemory<byte> body)
     {
         Dictionary<string, string> headers = new(StringComparer.Ordinal);
@@ -81,7 +91,7 @@ internal static class RabbitMqWire
         {
             foreach (KeyValuePair<string, object?> header in amqpHeaders)
             {
-                if (header.Key.StartsWith("x-", StringComparison.Ordinal))
+                if (IsTransportHeader(header.Key))
                 {
                     if (header.Key == Destination && AsString(header.Value) is { } d)
                     {

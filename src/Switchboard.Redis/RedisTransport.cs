@@ -20,7 +20,7 @@ namespace Switchboard.Redis;
 /// Dead letters go to <c>{prefix}:{destination}:{group}:dlq</c> in one transaction with the acknowledgement.
 /// </para>
 /// </remarks>
-public sealed class RedisTransport : ITransport
+public sealed partial class RedisTransport : ITransport
 {
     private readonly Task<IConnectionMultiplexer> _connecting;
     private readonly bool _ownsConnection;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Switchboard.Dispatch;
@@ -11,7 +12,7 @@ namespace Switchboard;
 /// Configures a bus: its handlers, message types, transport, response store and options. The registrations are frozen
 /// when the bus is built; runtime subscriptions go through <see cref="IMessageBus.Subscribe{T}(Action{T})"/>.
 /// </summary>
-public sealed class BusBuilder
+public sealed partial class BusBuilder
 {
     private readonly List<Registration> _registrations = [];
     private readonly List<KeyValuePair<Type, string?>> _messageTypes = [];
@@ -130,6 +131,8 @@ public sealed class BusBuilder
     /// </summary>
     /// <typeparam name="THandler">The handler class.</typeparam>
     /// <returns>This builder.</returns>
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     public BusBuilder AddHandler<THandler>()
         where THandler : class
         => AddHandler(typeof(THandler));
@@ -137,6 +140,8 @@ public sealed class BusBuilder
     /// <summary>Registers a class handler by type; see <see cref="AddHandler{THandler}()"/>.</summary>
     /// <param name="handlerType">The handler class.</param>
     /// <returns>This builder.</returns>
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     public BusBuilder AddHandler(Type handlerType)
     {
         ArgumentNullException.ThrowIfNull(handlerType);
@@ -153,6 +158,8 @@ public sealed class BusBuilder
     /// <typeparam name="THandler">The handler class.</typeparam>
     /// <param name="instance">The instance.</param>
     /// <returns>This builder.</returns>
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     public BusBuilder AddHandler<THandler>(THandler instance)
         where THandler : class
     {
@@ -165,6 +172,8 @@ public sealed class BusBuilder
     /// <summary>Registers every concrete class handler in an assembly.</summary>
     /// <param name="assembly">The assembly to scan.</param>
     /// <returns>This builder.</returns>
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     public BusBuilder AddHandlersFromAssembly(Assembly assembly)
     {
         ArgumentNullException.ThrowIfNull(assembly);
@@ -238,6 +247,9 @@ public sealed class BusBuilder
     }
 
     internal IReadOnlyList<KeyValuePair<Type, string?>> TransportRoutes => _transportRoutes;
+
+    /// <summary>Gets the incoming and outgoing middleware, in order (<c>UseIncoming</c>, <c>UseOutgoing</c>).</summary>
+    internal Pipeline.MiddlewareRegistry Middleware { get; } = new();
 
     /// <summary>Sets the transport that carries <c>ExecuteAsync</c> messages to workers. The default is an <see cref="Transport.InMemory.InMemoryTransport"/>.</summary>
     /// <param name="transport">The transport. The caller owns it (several buses may share one) and disposes it after the buses.</param>
@@ -335,9 +347,12 @@ public sealed class BusBuilder
     internal IReadOnlyList<KeyValuePair<Type, string?>> MessageTypes => _messageTypes;
 
     /// <summary>Creates the invokers, frozen from here on, and checks the rules a built bus relies on.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Class registrations exist only after a call of AddHandler or AddHandlersFromAssembly, which carries the warning to the application.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above: the reflection-based registrations warned where they were made.")]
     internal List<HandlerInvoker> CreateInvokers(IServiceProvider? services)
     {
         List<HandlerInvoker> invokers = [];
+        Dictionary<Type, object>? compiledInstances = null;
         foreach (Registration registration in _registrations)
         {
             switch (registration)
@@ -347,6 +362,9 @@ public sealed class BusBuilder
                     break;
                 case ClassRegistration c:
                     invokers.AddRange(CreateClassInvokers(c, services));
+                    break;
+                case CompiledRegistration g:
+                    invokers.Add(g.Create(services, compiledInstances ??= []));
                     break;
             }
         }
@@ -383,6 +401,7 @@ public sealed class BusBuilder
         }
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "IRequest<TResult> is kept on every request type: RequestAsync takes the request as IRequest<TResult>, which keeps the implementation.")]
     internal static Type? RequestResultType(Type messageType)
     {
         foreach (Type candidate in messageType.GetInterfaces())
@@ -396,6 +415,8 @@ public sealed class BusBuilder
         return null;
     }
 
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     private static IEnumerable<HandlerInvoker> CreateClassInvokers(ClassRegistration registration, IServiceProvider? services)
     {
         Type handlerType = registration.HandlerType;
@@ -431,10 +452,14 @@ public sealed class BusBuilder
         }
     }
 
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     internal static IEnumerable<Type> HandlerInterfaces(Type type)
         => type.GetInterfaces().Where(i => i.IsGenericType &&
             (i.GetGenericTypeDefinition() == typeof(IHandler<>) || i.GetGenericTypeDefinition() == typeof(IHandler<,>)));
 
+    [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [RequiresDynamicCode(Aot.ReflectionRegistration)]
     private static void EnsureHandlerType(Type handlerType)
     {
         if (!handlerType.IsClass || handlerType.IsAbstract || handlerType.ContainsGenericParameters)

@@ -51,15 +51,16 @@ public static class MessageBus
         // Explicit names first, so that a handler's default name never shadows the name the user chose.
         types.Sort(static (a, b) => (a.Value is null).CompareTo(b.Value is null));
         MessageTypeRegistry registry = new(types);
-        Router router = new(invokers, registry, builder.TransportRoutes);
+        Router router = new(invokers, registry, builder.TransportRoutes, builder.Middleware.Bind(services));
 
         TimeProvider time = builder.TimeProvider ?? services?.GetService<TimeProvider>() ?? TimeProvider.System;
         ILoggerFactory loggerFactory = builder.LoggerFactory ?? services?.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        BusNaming.NameForTransport(builder.Options, builder.Transport, loggerFactory);
         BusRuntime runtime = new(
             builder.Options,
             router,
             registry,
-            builder.Serializer ?? new JsonMessageSerializer(),
+            builder.Serializer ?? builder.CreateDefaultSerializer(),
             builder.ResponseStore ?? new InMemoryResponseStore(time),
             builder.Transport ?? new InMemoryTransport(time),
             ownsTransport: builder.Transport is null || builder.OwnsTransport,

@@ -11,7 +11,7 @@ namespace Switchboard.Transport.Conformance;
 /// <see cref="CreateTransportAsync"/>; the pass rule is <see cref="Ledger.AssertPassRule"/>: lost = 0, nothing handled
 /// that was not published.
 /// </summary>
-public abstract class TransportConformanceTests : IAsyncLifetime
+public abstract partial class TransportConformanceTests : IAsyncLifetime
 {
     private readonly List<IMessageBus> _buses = [];
     private readonly List<ITransport> _transports = [];

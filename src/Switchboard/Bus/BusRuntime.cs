@@ -30,7 +30,7 @@ internal sealed class BusRuntime
         Router = router;
         Types = types;
         Serializer = serializer;
-        JsonOptions = (serializer as JsonMessageSerializer)?.Options ?? new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        JsonOptions = (serializer as JsonMessageSerializer)?.Options ?? JsonMessageSerializer.WithDefaultResolver(new JsonSerializerOptions(JsonSerializerDefaults.Web));
         ResponseStore = responseStore;
         Transport = transport;
         OwnsTransport = ownsTransport;

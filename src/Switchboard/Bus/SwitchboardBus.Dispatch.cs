@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
 using Switchboard.Observability;
 using Switchboard.Pipeline;
@@ -45,6 +46,7 @@ internal sealed partial class SwitchboardBus
     /// a caller's cancellation keeps from running are given back. Otherwise each handler is counted when it has run.
     /// </para>
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // its box is reused: an asynchronous handler costs the bus no allocation of its own
     private async ValueTask ContinueWithoutContextAsync(
         MessageRoute route,
         HandlerInvoker[] subscribers,
@@ -289,9 +291,10 @@ internal sealed partial class SwitchboardBus
             List<Transport.TransportMessage> rows = new(cascaded.Count);
             foreach (CascadedMessage item in cascaded)
             {
-                if (item.Kind != CascadeKind.Topic)
+                if (item.Kind != CascadeKind.Topic
+                    && await EncodeForOutboxAsync(outbox, item.Kind == CascadeKind.Send ? OutgoingKind.Send : OutgoingKind.Publish, item.Message, context.ChildMetadata(), null, cancellationToken).ConfigureAwait(false) is { } row)
                 {
-                    rows.Add(outbox.Encode(item.Message, context.ChildMetadata(), null));
+                    rows.Add(row);
                 }
             }
 

@@ -20,6 +20,19 @@ internal sealed partial class SwitchboardBus
 
         Type type = message.GetType();
         MessageRoute route = _runtime.Router.GetRoute(type);
+        if (route.Outgoing is not null)
+        {
+            Type? resultType = options is { Wait: false } ? null : route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(type);
+            return await ExecuteThroughPipelineAsync(route, message, resultType, metadata => ExecuteRoutedAsync(route, message, options, metadata, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+
+        return await ExecuteRoutedAsync(route, message, options, default, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary><c>ExecuteAsync</c> after the outgoing pipeline (or without one), with the metadata the middleware left.</summary>
+    private async ValueTask<object?> ExecuteRoutedAsync(MessageRoute route, object message, ExecuteOptions? options, MessageMetadata given, CancellationToken cancellationToken)
+    {
+        Type type = route.MessageType;
         if (!_runtime.Types.IsRegistered(type))
         {
             throw new NoHandlerException(
@@ -36,16 +49,16 @@ internal sealed partial class SwitchboardBus
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero, "options.ResponseTtl");
 
         string destination = route.Destination ?? _runtime.EndpointName;
-        string correlationId = options?.CorrelationId ?? MessageIds.New();
+        string correlationId = options?.CorrelationId ?? given.CorrelationId ?? MessageIds.New();
         if (options is { Wait: false })
         {
-            MessageMetadata metadata = new(MessageIds.New(), correlationId, null, null, 1, null);
+            MessageMetadata metadata = new(given.MessageId ?? MessageIds.New(), correlationId, null, given.Headers, 1, null);
             await SendToTransportAsync(message, destination, metadata, replyTo: null, responseTtl: null, cancellationToken).ConfigureAwait(false);
             return null;
         }
 
         Type resultType = route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(type) ?? typeof(System.Text.Json.JsonElement);
-        return await RequestOverTransportAsync(message, destination, correlationId, null, timeout, ttl, resultType, "ExecuteAsync", cancellationToken).ConfigureAwait(false);
+        return await RequestOverTransportAsync(message, destination, correlationId, given.Headers, timeout, ttl, resultType, "ExecuteAsync", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Serializes a message and sends it to a transport destination; completes when the transport confirmed it.</summary>
@@ -208,7 +221,7 @@ internal sealed partial class SwitchboardBus
             return await InvokeSingleAsync(route, handler, decoded.Message, decoded.Metadata, withResult: true, cancellationToken).ConfigureAwait(false);
         }
 
-        if (route.Handlers.Length == 0 && (_subscriptions.IsEmpty || _subscriptions.Current.For(route.MessageType).Handlers.Length == 0))
+        if (!HasLocalHandlers(route))
         {
             throw new NoHandlerException($"No handler for {route.MessageType.Name} on bus '{Name}'.");
         }
@@ -216,6 +229,12 @@ internal sealed partial class SwitchboardBus
         await DispatchAsync(route, decoded.Message, decoded.Metadata, hasMetadata: true, HandlerErrorMode.Throw, cancellationToken).ConfigureAwait(false);
         return null;
     }
+
+    /// <summary>Returns whether a handler or a runtime subscription of this bus takes messages of a type.</summary>
+    internal bool HasLocalHandlers(Type messageType) => HasLocalHandlers(_runtime.Router.GetRoute(messageType));
+
+    private bool HasLocalHandlers(MessageRoute route)
+        => route.Handlers.Length > 0 || (!_subscriptions.IsEmpty && _subscriptions.Current.For(route.MessageType).Handlers.Length > 0);
 
     internal StoredResponse CreateResponse(object? result)
     {

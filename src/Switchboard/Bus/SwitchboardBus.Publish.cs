@@ -63,7 +63,14 @@ internal sealed partial class SwitchboardBus
         }
 
         Counters.Local.EventsPublished++;
-        return PublishRoutedAsync(_runtime.Router.GetRoute(@event), @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
+        MessageRoute route = _runtime.Router.GetRoute(@event);
+        if (LeanPipeline(route, publish: true))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, route.PipelineHandler!, @event, _runtime.Options.HandlerErrors, cancellationToken);
+        }
+
+        return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
     public async ValueTask PublishBatchAsync(IEnumerable<object> events, PublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -196,6 +203,12 @@ internal sealed partial class SwitchboardBus
 
     /// <summary>Publishes to the handlers in this process, or to the transport when the type is routed there.</summary>
     private ValueTask PublishRoutedAsync(MessageRoute route, object @event, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
+        => route.Outgoing is null
+            ? PublishRoutedDirectAsync(route, @event, metadata, hasMetadata, mode, cancellationToken)
+            : PublishThroughPipelineAsync(route, @event, metadata, hasMetadata, mode, cancellationToken);
+
+    /// <summary>A publish after the outgoing pipeline (or without one).</summary>
+    private ValueTask PublishRoutedDirectAsync(MessageRoute route, object @event, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
         => route.Destination is null
             ? DispatchAsync(route, @event, metadata, hasMetadata, mode, cancellationToken)
             : SendToTransportAsync(@event, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);

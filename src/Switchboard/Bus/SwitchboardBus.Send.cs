@@ -80,28 +80,60 @@ internal sealed partial class SwitchboardBus
 
         Counters.Local.RequestsSent++;
         MessageRoute route = _runtime.Router.GetRoute(request);
+        if (route.Outgoing is not null)
+        {
+            return RequestThroughPipelineAsync(route, request, options, cancellationToken);
+        }
+
         if (route.Destination is not null)
         {
             return RequestOverTransportAsync<TResult>(route, request, options, cancellationToken);
         }
 
-        if (route.CommandHandler is not ResultHandlerInvoker<TResult> handler)
-        {
-            throw route.CommandHandler is null
-                ? route.CommandHandlerError("RequestAsync")
-                : new InvalidOperationException($"The handler of {route.MessageType.Name} ({route.CommandHandler.Name}) returns {route.CommandHandler.ResultType?.Name ?? "nothing"}, not {typeof(TResult).Name}.");
-        }
-
+        ResultHandlerInvoker<TResult> handler = RequestHandler<TResult>(route);
         if (options is null && !handler.NeedsContext && !Observed)
         {
             Counters.Local.HandlersInvoked++;
             return InvokeWithoutContext(route, handler, request, cancellationToken);
         }
 
+        if (options is null && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, handler, request, cancellationToken);
+        }
+
         MessageMetadata metadata = options is null
             ? default
             : new MessageMetadata(MessageIds.New(), options.CorrelationId, null, options.Headers, 1, null);
         return RequestFullAsync(route, handler, request, metadata, options?.Timeout, cancellationToken);
+    }
+
+    private static ResultHandlerInvoker<TResult> RequestHandler<TResult>(MessageRoute route)
+        => route.CommandHandler as ResultHandlerInvoker<TResult>
+            ?? throw (route.CommandHandler is null
+                ? route.CommandHandlerError("RequestAsync")
+                : new InvalidOperationException($"The handler of {route.MessageType.Name} ({route.CommandHandler.Name}) returns {route.CommandHandler.ResultType?.Name ?? "nothing"}, not {typeof(TResult).Name}."));
+
+    /// <summary>A request after the outgoing pipeline: to the transport, or to its handler here with the metadata the middleware left.</summary>
+    private async ValueTask<TResult> RequestRoutedAsync<TResult>(MessageRoute route, IRequest<TResult> request, MessageMetadata metadata, RequestOptions? options, CancellationToken cancellationToken)
+    {
+        if (route.Destination is not null)
+        {
+            object? remote = await RequestOverTransportAsync(
+                request,
+                route.Destination,
+                metadata.CorrelationId ?? MessageIds.New(),
+                metadata.Headers,
+                options?.Timeout ?? _runtime.Options.DefaultTimeout,
+                _runtime.Options.ResponseTtl,
+                typeof(TResult),
+                "RequestAsync",
+                cancellationToken).ConfigureAwait(false);
+            return (TResult)remote!;
+        }
+
+        return await RequestFullAsync(route, RequestHandler<TResult>(route), request, metadata, options?.Timeout, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<object?>> SendBatchAsync(IEnumerable<object> messages, CancellationToken cancellationToken = default)
@@ -117,7 +149,7 @@ internal sealed partial class SwitchboardBus
             }
 
             MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
-            if (route.CommandHandler is null && route.Destination is null)
+            if (route.CommandHandler is null && route.Destination is null && route.Outgoing is null)
             {
                 throw route.CommandHandlerError("SendBatchAsync");
             }
@@ -130,26 +162,40 @@ internal sealed partial class SwitchboardBus
             cancellationToken.ThrowIfCancellationRequested();
             Counters.Local.CommandsSent++;
             MessageRoute route = _runtime.Router.GetRoute(batch[i].GetType());
-            results[i] = route.Destination is null
-                ? await InvokeSingleAsync(route, route.CommandHandler!, batch[i], default, withResult: true, cancellationToken).ConfigureAwait(false)
-                : await RequestOverTransportAsync(
-                    batch[i],
-                    route.Destination,
-                    MessageIds.New(),
-                    null,
-                    _runtime.Options.DefaultTimeout,
-                    _runtime.Options.ResponseTtl,
-                    route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(route.MessageType) ?? typeof(System.Text.Json.JsonElement),
-                    "SendBatchAsync",
-                    cancellationToken).ConfigureAwait(false);
+            object message = batch[i];
+            results[i] = route.Outgoing is null
+                ? await SendBatchItemAsync(route, message, default, cancellationToken).ConfigureAwait(false)
+                : await SendBatchItemThroughPipelineAsync(route, message, metadata => SendBatchItemAsync(route, message, metadata, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
 
         return results;
     }
 
+    private ValueTask<object?> SendBatchItemAsync(MessageRoute route, object message, in MessageMetadata metadata, CancellationToken cancellationToken)
+        => route.Destination is null
+            ? InvokeSingleAsync(route, route.CommandHandler ?? throw route.CommandHandlerError("SendBatchAsync"), message, metadata, withResult: true, cancellationToken)
+            : RequestOverTransportAsync(
+                message,
+                route.Destination,
+                metadata.CorrelationId ?? MessageIds.New(),
+                metadata.Headers,
+                _runtime.Options.DefaultTimeout,
+                _runtime.Options.ResponseTtl,
+                route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(route.MessageType) ?? typeof(System.Text.Json.JsonElement),
+                "SendBatchAsync",
+                cancellationToken);
+
     internal ValueTask SendCoreAsync(object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
     {
         MessageRoute route = _runtime.Router.GetRoute(command);
+        return route.Outgoing is null
+            ? SendRoutedDirectAsync(route, command, metadata, hasMetadata, cancellationToken)
+            : SendThroughPipelineAsync(route, command, metadata, hasMetadata, cancellationToken);
+    }
+
+    /// <summary>A command after the outgoing pipeline (or without one): to the transport, or to its handler here.</summary>
+    private ValueTask SendRoutedDirectAsync(MessageRoute route, object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
+    {
         if (route.Destination is not null)
         {
             return SendToTransportAsync(command, route.Destination, metadata, replyTo: null, responseTtl: null, cancellationToken);
@@ -160,6 +206,12 @@ internal sealed partial class SwitchboardBus
         {
             Counters.Local.HandlersInvoked++;
             return InvokeWithoutContext(route, handler, command, cancellationToken);
+        }
+
+        if (!hasMetadata && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
+        {
+            Counters.Local.HandlersInvoked++;
+            return InvokePipeline(route, handler, command, publishMode: null, cancellationToken);
         }
 
         return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));
@@ -186,6 +238,7 @@ internal sealed partial class SwitchboardBus
         return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // reused box: no allocation of the bus's own per asynchronous send
     private async ValueTask AwaitCountingErrorsAsync(ValueTask pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();
@@ -204,6 +257,7 @@ internal sealed partial class SwitchboardBus
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // reused box: no allocation of the bus's own per asynchronous request
     private async ValueTask<TResult> AwaitCountingErrorsAsync<TResult>(ValueTask<TResult> pending, string typeName, CancellationToken cancellationToken)
     {
         _inFlight.Enter();

@@ -18,14 +18,26 @@ internal sealed class SingletonActivator<THandler>(THandler instance) : HandlerA
 }
 
 /// <summary>Resolved per message from the message's DI scope.</summary>
-internal sealed class ScopedActivator<THandler> : HandlerActivator<THandler>
+internal sealed class ScopedActivator<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] THandler> : HandlerActivator<THandler>
     where THandler : class
 {
     public override THandler Get(MessageContext context)
     {
         IServiceProvider services = context.Services
             ?? throw new InvalidOperationException($"Handler {typeof(THandler).Name} is resolved from DI, but the bus has no service provider.");
-        return ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        if (services.GetService<THandler>() is { } registered)
+        {
+            return registered; // the container's: its scope disposes it
+        }
+
+        // Not registered: created here for this message, so the bus disposes it when the message is done.
+        THandler created = ActivatorUtilities.CreateInstance<THandler>(services);
+        if (created is IDisposable or IAsyncDisposable)
+        {
+            context.Own(created);
+        }
+
+        return created;
     }
 }
 

@@ -16,5 +16,7 @@ public interface ISwitchboardBuilder
     /// <summary>Registers every concrete class handler in an assembly, as a scoped service and on the bus.</summary>
     /// <param name="assembly">The assembly to scan.</param>
     /// <returns>This builder.</returns>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Aot.ReflectionRegistration)]
     ISwitchboardBuilder AddHandlersFromAssembly(System.Reflection.Assembly assembly);
 }

@@ -15,6 +15,8 @@ internal sealed class SwitchboardBuilder(IServiceCollection services, Switchboar
         return this;
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode(Aot.ReflectionRegistration)]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Aot.ReflectionRegistration)]
     public ISwitchboardBuilder AddHandlersFromAssembly(Assembly assembly)
     {
         ArgumentNullException.ThrowIfNull(assembly);

@@ -91,6 +91,18 @@ public sealed class MessageContext
 
     internal IMessageDispatcher Dispatcher { get; private set; } = null!;
 
+    private IncomingContext? _incoming;
+    private List<object>? _owned;
+
+    /// <summary>Gets the incoming middleware's view of this message, reused for each of its handlers (and with this context).</summary>
+    internal IncomingContext Incoming => _incoming ??= new IncomingContext();
+
+    /// <summary>Takes a handler instance the bus created for this message outside the container: disposed when the message is done.</summary>
+    internal void Own(object instance) => (_owned ??= []).Add(instance);
+
+    /// <summary>Gets whether the handler left nothing to do after it: no cascaded message, no DI scope, no instance to dispose.</summary>
+    internal bool IsClean => _cascaded is not { Count: > 0 } && _committed is null && _scope is null && _owned is null;
+
     /// <summary>Gets whether handlers that succeeded left messages to dispatch.</summary>
     internal bool HasCommitted => _committed is { Count: > 0 };
 
@@ -132,7 +144,7 @@ public sealed class MessageContext
         cancellationToken.ThrowIfCancellationRequested();
         if (_transaction is not null && Dispatcher.Outbox is { Options.CascadeThroughOutbox: true } outbox)
         {
-            return outbox.AddAsync(_transaction, [outbox.Encode(@event, ChildMetadata(), null)], cancellationToken);
+            return outbox.AddThroughPipelineAsync(_transaction, OutgoingKind.Publish, @event, ChildMetadata(), null, cancellationToken);
         }
 
         (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Publish, @event, null));
@@ -168,11 +180,20 @@ public sealed class MessageContext
         Dispatcher.EnsureCommandHandler(command.GetType());
         if (_transaction is not null && Dispatcher.Outbox is { Options.CascadeThroughOutbox: true } outbox)
         {
-            return outbox.AddAsync(_transaction, [outbox.Encode(command, ChildMetadata(), null)], cancellationToken);
+            return outbox.AddThroughPipelineAsync(_transaction, OutgoingKind.Send, command, ChildMetadata(), null, cancellationToken);
         }
 
         (_cascaded ??= new List<CascadedMessage>(2)).Add(new CascadedMessage(CascadeKind.Send, command, null));
         return default;
+    }
+
+    /// <summary>Ends a unit of work a middleware enlisted with <see cref="UseTransaction"/>, so that the next handler can start its own.</summary>
+    internal void LeaveTransaction(DbTransaction transaction)
+    {
+        if (ReferenceEquals(_transaction, transaction))
+        {
+            _transaction = null;
+        }
     }
 
     internal void Initialize(IMessageDispatcher dispatcher, object message, in MessageMetadata metadata, IServiceScopeFactory? scopeFactory)
@@ -225,7 +246,29 @@ public sealed class MessageContext
     {
         AsyncServiceScope? scope = _scope;
         _scope = null;
+        if (_owned is not null)
+        {
+            return DisposeOwnedAsync(scope);
+        }
+
         return scope?.DisposeAsync() ?? default;
+    }
+
+    private async ValueTask DisposeOwnedAsync(AsyncServiceScope? scope)
+    {
+        List<object> owned = _owned!;
+        _owned = null;
+        try
+        {
+            await HandlerDisposal.DisposeAllAsync(owned).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (scope is { } ending)
+            {
+                await ending.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     internal void Reset()
@@ -241,6 +284,7 @@ public sealed class MessageContext
         _committed = null;
         _scopeFactory = null;
         _scope = null;
+        _owned = null;
         _transaction = null;
         Attempt = 1;
         Topic = null;

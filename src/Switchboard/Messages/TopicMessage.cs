@@ -36,8 +36,9 @@ public sealed class TopicMessage
 
         try
         {
-            JsonElement json = Payload as JsonElement? ?? JsonSerializer.SerializeToElement(Payload, Payload.GetType(), _jsonOptions);
-            return json.Deserialize<T>(_jsonOptions)
+            // Through the options' metadata: a source-generated context under Native AOT, reflection where it is on.
+            JsonElement json = Payload as JsonElement? ?? JsonSerializer.SerializeToElement(Payload, _jsonOptions.GetTypeInfo(Payload.GetType()));
+            return json.Deserialize((System.Text.Json.Serialization.Metadata.JsonTypeInfo<T>)_jsonOptions.GetTypeInfo(typeof(T)))
                 ?? throw new InvalidCastException($"The payload of topic '{Topic}' is null as {typeof(T).Name}.");
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException)

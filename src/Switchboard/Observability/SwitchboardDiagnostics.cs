@@ -22,8 +22,17 @@ public static class SwitchboardDiagnostics
 
     internal static readonly Meter Meter = new(MeterName, s_version);
 
-    internal static readonly Histogram<double> ProcessDuration = Meter.CreateHistogram<double>(
-        "messaging.process.duration", unit: "s", description: "Duration of handling one message by one handler.");
+    /// <summary>
+    /// Bucket boundaries in seconds for the duration histograms (the OpenTelemetry messaging conventions' advice): a
+    /// listener's defaults are meant for milliseconds and would put every message in the first bucket.
+    /// </summary>
+    internal static readonly InstrumentAdvice<double> SecondsAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
+    };
+
+    internal static readonly Histogram<double> ProcessDuration = Meter.CreateHistogram(
+        "messaging.process.duration", unit: "s", description: "Duration of handling one message by one handler.", tags: null, advice: SecondsAdvice);
 
     internal static readonly Counter<long> SentMessages = Meter.CreateCounter<long>(
         "messaging.client.sent.messages", unit: "{message}", description: "Messages sent to a transport and confirmed.");

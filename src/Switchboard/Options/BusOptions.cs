@@ -3,9 +3,26 @@ namespace Switchboard;
 /// <summary>The settings of one bus. Every value has a documented default, and the bus validates them when it is built.</summary>
 public sealed class BusOptions
 {
-    /// <summary>The bus's name, in logs, spans, metrics and as its default endpoint (queue) name.</summary>
-    /// <value>The default value is <c>switchboard</c>.</value>
-    public string Name { get; set; } = "switchboard";
+    private string? _name;
+
+    /// <summary>
+    /// The bus's name, in logs, spans, metrics, as its default endpoint (queue) name and, on a broker, as the consumer group
+    /// it joins: buses with the same name share the work of a destination, buses with different names each get every
+    /// event. Give every service its own.
+    /// </summary>
+    /// <value>
+    /// The default value is <c>switchboard</c> on the in-memory transport. On a broker (a transport that declares <see cref="Transport.TransportCapabilities.Durable"/>) a bus left without a
+    /// name takes its entry assembly's name (and logs it), so that two services never silently split each other's events;
+    /// without an entry assembly it refuses to start until a name is set.
+    /// </value>
+    public string Name
+    {
+        get => _name ?? "switchboard";
+        set => _name = value;
+    }
+
+    /// <summary>Gets whether <see cref="Name"/> was set rather than left at its default.</summary>
+    internal bool NameIsSet => _name is not null;
 
     /// <summary>What a handler's exception does to <c>PublishAsync</c>; a publish can override it with <see cref="PublishOptions.HandlerErrors"/>.</summary>
     /// <value>The default value is <see cref="HandlerErrorMode.Isolate"/>: logged, counted, traced, and the other handlers run (seed 001).</value>

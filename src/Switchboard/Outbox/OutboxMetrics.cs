@@ -8,8 +8,8 @@ internal static class OutboxMetrics
     private static readonly Lock s_gate = new();
     private static TransactionalOutbox[] s_outboxes = [];
 
-    private static readonly Histogram<double> s_latency = SwitchboardDiagnostics.Meter.CreateHistogram<double>(
-        "switchboard.outbox.dispatch.latency", unit: "s", description: "Time from writing an outbox row to its dispatch being confirmed.");
+    private static readonly Histogram<double> s_latency = SwitchboardDiagnostics.Meter.CreateHistogram(
+        "switchboard.outbox.dispatch.latency", unit: "s", description: "Time from writing an outbox row to its dispatch being confirmed.", tags: null, advice: SwitchboardDiagnostics.SecondsAdvice);
 
     private static readonly Counter<long> s_failed = SwitchboardDiagnostics.Meter.CreateCounter<long>(
         "switchboard.outbox.dispatch.failures", unit: "{attempt}", description: "Outbox dispatch attempts that failed (retried or parked as dead).");

@@ -259,7 +259,12 @@ internal sealed partial class TransactionalOutbox
                     return Outcome.Dead;
                 }
 
-                await _bus.HandleReceivedAsync(decoded, cancellationToken).ConfigureAwait(false);
+                // An event that no handler of this process takes is delivered to nobody, as PublishAsync does (commands are
+                // checked for a handler when written): not a failure to retry, which would also hold back its key's next rows.
+                if (decoded.ReplyTo is not null || _bus.HasLocalHandlers(decoded.Message.GetType()))
+                {
+                    await _bus.HandleReceivedAsync(decoded, cancellationToken).ConfigureAwait(false);
+                }
             }
             else
             {

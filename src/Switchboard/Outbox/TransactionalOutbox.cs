@@ -66,7 +66,7 @@ internal sealed partial class TransactionalOutbox : IOutbox, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(@event);
-        return AddAsync(transaction, [Encode(@event, Metadata(options), options?.PartitionKey)], cancellationToken);
+        return AddThroughPipelineAsync(transaction, OutgoingKind.Publish, @event, Metadata(options), options?.PartitionKey, cancellationToken);
     }
 
     public ValueTask SendAsync<TCommand>(DbTransaction transaction, TCommand command, OutboxMessageOptions? options = null, CancellationToken cancellationToken = default)
@@ -74,7 +74,7 @@ internal sealed partial class TransactionalOutbox : IOutbox, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(command);
         EnsureCommandRoute(command.GetType());
-        return AddAsync(transaction, [Encode(command, Metadata(options), options?.PartitionKey)], cancellationToken);
+        return AddThroughPipelineAsync(transaction, OutgoingKind.Send, command, Metadata(options), options?.PartitionKey, cancellationToken);
     }
 
     public async ValueTask<int> ProcessAsync(CancellationToken cancellationToken = default)

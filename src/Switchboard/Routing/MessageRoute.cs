@@ -9,11 +9,12 @@ namespace Switchboard.Routing;
 /// </summary>
 internal sealed class MessageRoute
 {
-    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers, string? destination)
+    public MessageRoute(Type messageType, string typeName, HandlerInvoker[] handlers, HandlerInvoker[] exactHandlers, string? destination, OutgoingNext? outgoing = null)
     {
         MessageType = messageType;
         TypeName = typeName;
         Destination = destination;
+        Outgoing = outgoing;
         Handlers = handlers;
         ExactHandlers = exactHandlers;
         for (int i = 0; i < handlers.Length; i++)
@@ -21,17 +22,28 @@ internal sealed class MessageRoute
             NeedsContext |= handlers[i].NeedsContext;
         }
 
-        InProcessWithoutContext = destination is null && !NeedsContext;
+        InProcessWithoutContext = destination is null && !NeedsContext && outgoing is null;
         (FastHandlers, FastStarts) = Fuse(handlers);
+        if (destination is null && outgoing is null && handlers.Length == 1 && handlers[0] is Pipeline.IPipelineHandler)
+        {
+            PipelineHandler = handlers[0];
+        }
+
         if (exactHandlers.Length == 1)
         {
             CommandHandler = exactHandlers[0];
-            if (destination is null && !CommandHandler.NeedsContext)
+            if (destination is null && !CommandHandler.NeedsContext && outgoing is null)
             {
                 LocalCommandHandler = CommandHandler;
             }
         }
     }
+
+    /// <summary>
+    /// Gets the outgoing middleware chain of this type (ending in the bus's routing), or <see langword="null"/> when none
+    /// applies. A route with one never takes the fast paths.
+    /// </summary>
+    public OutgoingNext? Outgoing { get; }
 
     /// <summary>Gets the concrete message type.</summary>
     public Type MessageType { get; }
@@ -63,6 +75,12 @@ internal sealed class MessageRoute
 
     /// <summary>Gets the single handler when the type is handled in process by a handler without context: the send and request fast paths.</summary>
     public HandlerInvoker? LocalCommandHandler { get; }
+
+    /// <summary>
+    /// Gets the one handler of a route that stays in process without outgoing middleware, when it is wrapped in incoming
+    /// middleware: the lean path that runs it with a pooled context and no state machine while everything completes synchronously.
+    /// </summary>
+    public HandlerInvoker? PipelineHandler { get; }
 
     /// <summary>Gets whether the route stays in process and no handler needs a context: the condition of the fastest publish.</summary>
     public bool InProcessWithoutContext { get; }

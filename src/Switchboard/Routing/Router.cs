@@ -16,8 +16,11 @@ internal sealed class Router
     private readonly MessageTypeRegistry _types;
     private readonly KeyValuePair<Type, string?>[] _transportRoutes;
 
-    public Router(IReadOnlyList<HandlerInvoker> registrations, MessageTypeRegistry types, IReadOnlyList<KeyValuePair<Type, string?>> transportRoutes)
+    private readonly Pipeline.MiddlewarePipeline? _pipeline;
+
+    public Router(IReadOnlyList<HandlerInvoker> registrations, MessageTypeRegistry types, IReadOnlyList<KeyValuePair<Type, string?>> transportRoutes, Pipeline.MiddlewarePipeline? pipeline = null)
     {
+        _pipeline = pipeline;
         _registrations = [.. registrations];
         _types = types;
         _transportRoutes = [.. transportRoutes];
@@ -67,10 +70,12 @@ internal sealed class Router
         {
             if (registration.MessageType.IsAssignableFrom(type))
             {
-                all.Add(registration);
+                // The handler in the incoming middleware that applies to this type (itself when none does).
+                HandlerInvoker handler = _pipeline?.Wrap(type, registration) ?? registration;
+                all.Add(handler);
                 if (registration.MessageType == type)
                 {
-                    exact.Add(registration);
+                    exact.Add(handler);
                 }
             }
         }
@@ -86,6 +91,6 @@ internal sealed class Router
             }
         }
 
-        return new MessageRoute(type, name, [.. all], [.. exact], destination);
+        return new MessageRoute(type, name, [.. all], [.. exact], destination, _pipeline?.Outgoing(type));
     }
 }

@@ -3,8 +3,9 @@ namespace Switchboard.Routing;
 /// <summary>
 /// A topic pattern: segments separated by <c>/</c>; <c>*</c> matches exactly one segment and <c>#</c>, allowed only as
 /// the last segment, matches any tail including none (<c>orders/#</c> matches <c>orders</c> and <c>orders/eu/created</c>).
+/// Public so that test helpers and tools match topics exactly as the bus does.
 /// </summary>
-internal sealed class TopicPattern
+public sealed class TopicPattern
 {
     private readonly string[] _segments;
     private readonly bool _tail;
@@ -18,8 +19,13 @@ internal sealed class TopicPattern
         _literal = literal;
     }
 
+    /// <summary>Gets the pattern as written.</summary>
     public string Pattern { get; }
 
+    /// <summary>Parses a pattern.</summary>
+    /// <param name="pattern">The pattern, for example <c>orders/*</c> or <c>orders/#</c>.</param>
+    /// <returns>The parsed pattern.</returns>
+    /// <exception cref="ArgumentException">The pattern is empty or has <c>#</c> anywhere but as its last segment.</exception>
     public static TopicPattern Parse(string pattern)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
@@ -57,7 +63,7 @@ internal sealed class TopicPattern
         return new TopicPattern(pattern, tail ? segments[..^1] : segments, tail, literal);
     }
 
-    public static void ValidateTopic(string topic)
+    internal static void ValidateTopic(string topic)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(topic);
         if (topic.Contains('*', StringComparison.Ordinal) || topic.Contains('#', StringComparison.Ordinal))
@@ -66,6 +72,9 @@ internal sealed class TopicPattern
         }
     }
 
+    /// <summary>Returns whether a published (literal) topic matches this pattern.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <returns><see langword="true"/> when it matches.</returns>
     public bool Matches(string topic)
     {
         if (_literal)
@@ -99,5 +108,6 @@ internal sealed class TopicPattern
         return position == topic.Length + 1 || _tail;
     }
 
+    /// <inheritdoc/>
     public override string ToString() => Pattern;
 }

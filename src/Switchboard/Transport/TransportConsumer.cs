@@ -209,7 +209,8 @@ internal sealed class TransportConsumer : IAsyncDisposable
         {
             Exception cause = ex is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerExceptions[0] : ex;
             activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
-            if (received.DeliveryCount < _runtime.Options.Retry.MaxAttempts)
+            // A rejected message (invalid, say) fails the same way every time: dead-lettered at once, without retries.
+            if (received.DeliveryCount < _runtime.Options.Retry.MaxAttempts && cause is not MessageRejectedException)
             {
                 TimeSpan delay = _runtime.Options.Retry.GetDelay(received.DeliveryCount);
                 Log.Retrying(_runtime.Logger, message.MessageId, message.Destination, received.DeliveryCount, (long)delay.TotalMilliseconds, cause);

@@ -40,8 +40,8 @@ public sealed class SqsChildProcess : IAsyncDisposable
     /// <summary>Starts the emulator scripts/servers.sh installed (.servers/sqs) on a free loopback port, and waits until it answers.</summary>
     public static async Task<(SqsChildProcess Process, Uri Url)> EmulatorAsync(int? port = null)
     {
-        string cli = Path.Combine(RepositoryRoot(), ".servers", "sqs", "node_modules", "fauxqs", "dist", "cli.js");
-        Assert.True(File.Exists(cli), $"the SQS emulator is installed by `scripts/servers.sh start sqs`: {cli}");
+        string cli = Path.Combine(RepositoryRoot(), ".servers", "npm", "node_modules", "fauxqs", "dist", "cli.js");
+        Assert.True(File.Exists(cli), $"the SQS emulator is installed into .servers/npm by `scripts/servers.sh start sqs`: {cli}");
         int chosen = port ?? FreePort();
         ProcessStartInfo start = new("node") { ArgumentList = { cli } };
         start.Environment["FAUXQS_PORT"] = chosen.ToString(System.Globalization.CultureInfo.InvariantCulture);

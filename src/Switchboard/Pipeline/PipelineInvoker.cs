@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+using Switchboard.Dispatch;
+
+namespace Switchboard.Pipeline;
+
+/// <summary>
+/// A handler wrapped in its incoming middleware. It needs a context, so a route with one never takes the context-free
+/// fast paths; a bus without middleware never creates one. Like every invoker it never throws: failures come back as a
+/// faulted task.
+/// </summary>
+internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
+{
+    private readonly IncomingNext _first;
+
+    public PipelineInvoker(HandlerInvoker inner, Func<IncomingNext, IncomingNext> build)
+        : base(inner.MessageType, inner.Name, needsContext: true)
+    {
+        Inner = inner;
+        _first = build(static context => ((PipelineInvoker)context.Invoker!).Inner.InvokeAsync(context.Message, context.MessageContext, context.CancellationToken));
+    }
+
+    public HandlerInvoker Inner { get; }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _first(IncomingPipeline.Enter(this, message, context, resultType: null, cancellationToken));
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+}
+
+/// <summary>A handler with a result wrapped in its incoming middleware; the result travels in <see cref="IncomingContext.Result"/>.</summary>
+internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TResult>, IPipelineHandler
+{
+    private readonly IncomingNext _first;
+
+    public PipelineResultInvoker(HandlerInvoker inner, Func<IncomingNext, IncomingNext> build)
+        : base(inner.MessageType, inner.Name, needsContext: true)
+    {
+        Inner = (ResultHandlerInvoker<TResult>)inner;
+        _first = build(static context =>
+        {
+            ValueTask<TResult> pending = ((PipelineResultInvoker<TResult>)context.Invoker!).Inner.InvokeTypedAsync(context.Message, context.MessageContext, context.CancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                context.SetResult(pending.Result);
+                return default;
+            }
+
+            return AwaitResultAsync(pending, context);
+        });
+    }
+
+    public ResultHandlerInvoker<TResult> Inner { get; }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public override ValueTask<TResult> InvokeTypedAsync(object message, MessageContext? context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            IncomingContext incoming = IncomingPipeline.Enter(this, message, context, typeof(TResult), cancellationToken);
+            ValueTask pending = _first(incoming);
+            return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(ResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+    }
+
+    private static async ValueTask AwaitResultAsync(ValueTask<TResult> pending, IncomingContext context)
+        => context.SetResult(await pending.ConfigureAwait(false));
+
+    private async ValueTask<TResult> AwaitPipelineAsync(ValueTask pending, IncomingContext context)
+    {
+        await pending.ConfigureAwait(false);
+        return ResultOf(context);
+    }
+
+    private TResult ResultOf(IncomingContext context)
+        => context.HasResult
+            ? (TResult)context.Result!
+            : throw new InvalidOperationException(
+                $"The incoming pipeline of {Name} ended without a result: a middleware returned without calling next and without setting IncomingContext.Result.");
+}
+
+/// <summary>Marks a handler wrapped in incoming middleware.</summary>
+internal interface IPipelineHandler;
+
+/// <summary>Entering a pipeline: the message's context hands out its reusable <see cref="IncomingContext"/>.</summary>
+internal static class IncomingPipeline
+{
+    public static IncomingContext Enter(HandlerInvoker invoker, object message, MessageContext? context, Type? resultType, CancellationToken cancellationToken)
+    {
+        if (context is null)
+        {
+            throw new InvalidOperationException($"The middleware around {invoker.Name} needs a message context; the bus invoked it without one.");
+        }
+
+        IncomingContext incoming = context.Incoming;
+        incoming.Initialize(invoker, message, resultType, context, cancellationToken);
+        return incoming;
+    }
+}
