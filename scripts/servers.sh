@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVERS=(redis rabbitmq postgres)
+SERVERS=(redis rabbitmq postgres sqs)
 STATE_DIR="${SWITCHBOARD_SERVERS_DIR:-$PWD/.servers}"
 
 # Redis: a fixed, non-default loopback port, so a Redis the developer already runs on 6379 is never touched.
@@ -37,6 +37,13 @@ POSTGRES_PORT="${SWITCHBOARD_POSTGRES_PORT:-5433}"
 POSTGRES_USER="switchboard"
 POSTGRES_PASSWORD="switchboard"
 POSTGRES_DB="switchboard"
+# Amazon SQS: the fauxqs emulator (npm; its 1.x line runs on Node.js 20), in memory, on a loopback port; installed into
+# .servers/npm (shared by runs; pid and log in the run's folder). local-aws-sqs was tried first and left: its
+# ChangeMessageVisibility counts as a receive and its empty receives are not JSON. The tests read SWITCHBOARD_SQS (its URL; scripts/test.sh exports it) and sign with dummy keys.
+SQS_PORT="${SWITCHBOARD_SQS_PORT:-9480}"
+SQS_DIR="$STATE_DIR/sqs"
+SQS_NPM_DIR="$PWD/.servers/npm"
+SQS_EMULATOR_VERSION="1.9.2"
 APT_UPDATED=0
 
 log() { printf 'servers: %s\n' "$*" >&2; }
@@ -302,6 +309,50 @@ stop_postgres() {
   fi
   # Throwaway: the cluster goes; the server log stays for a look after a failed run.
   rm -rf "$POSTGRES_DATA"
+}
+
+sqs_answers() {
+  curl -s -o /dev/null -X POST "http://127.0.0.1:$SQS_PORT/" -H "Content-Type: application/x-amz-json-1.0" \
+    -H "X-Amz-Target: AmazonSQS.ListQueues" -d '{}' 2>/dev/null
+}
+
+start_sqs() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    log "installing nodejs and npm"
+    apt_install nodejs npm || return 1
+  fi
+  if ! command -v curl >/dev/null 2>&1; then
+    apt_install curl || return 1
+  fi
+  mkdir -p "$SQS_DIR"
+  mkdir -p "$SQS_NPM_DIR"
+  if [ ! -f "$SQS_NPM_DIR/node_modules/fauxqs/package.json" ] \
+    || ! grep -q "\"version\": \"$SQS_EMULATOR_VERSION\"" "$SQS_NPM_DIR/node_modules/fauxqs/package.json"; then
+    log "installing fauxqs $SQS_EMULATOR_VERSION from npm"
+    npm install --prefix "$SQS_NPM_DIR" --no-save --no-audit --no-fund "fauxqs@$SQS_EMULATOR_VERSION" >&2 || return 1
+  fi
+  stop_sqs
+  # The fault tests start their own emulator from the same install (tests/.../AmazonSqs/SqsEmulatorProcess.cs).
+  FAUXQS_PORT="$SQS_PORT" FAUXQS_HOST=127.0.0.1 FAUXQS_LOGGER=false \
+    nohup node "$SQS_NPM_DIR/node_modules/fauxqs/dist/cli.js" >"$SQS_DIR/sqs.log" 2>&1 &
+  echo $! >"$SQS_DIR/sqs.pid"
+  for _ in $(seq 1 100); do
+    if sqs_answers; then
+      log "sqs emulator listening on 127.0.0.1:$SQS_PORT (in memory)"
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "sqs emulator did not answer on 127.0.0.1:$SQS_PORT (log: $SQS_DIR/sqs.log)"
+  return 1
+}
+
+stop_sqs() {
+  if [ -f "$SQS_DIR/sqs.pid" ]; then
+    kill "$(cat "$SQS_DIR/sqs.pid")" >/dev/null 2>&1 || true
+    rm -f "$SQS_DIR/sqs.pid"
+    sleep 0.2
+  fi
 }
 
 cmd="${1:-start}"

@@ -36,7 +36,7 @@ pick_port() {
   echo "scripts/test.sh: no free loopback port for $name" >&2
   return 1
 }
-for port_variable in SWITCHBOARD_REDIS_PORT SWITCHBOARD_RABBITMQ_PORT SWITCHBOARD_RABBITMQ_DIST_PORT SWITCHBOARD_POSTGRES_PORT; do
+for port_variable in SWITCHBOARD_REDIS_PORT SWITCHBOARD_RABBITMQ_PORT SWITCHBOARD_RABBITMQ_DIST_PORT SWITCHBOARD_POSTGRES_PORT SWITCHBOARD_SQS_PORT; do
   pick_port "$port_variable" || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
 done
 run_dir=""
@@ -61,6 +61,9 @@ export SWITCHBOARD_REDIS="127.0.0.1:$SWITCHBOARD_REDIS_PORT"
 export SWITCHBOARD_RABBITMQ="amqp://guest:guest@127.0.0.1:$SWITCHBOARD_RABBITMQ_PORT/"
 # scripts/servers.sh starts a throwaway PostgreSQL cluster on this loopback port (Npgsql connection string).
 export SWITCHBOARD_POSTGRES="Host=127.0.0.1;Port=$SWITCHBOARD_POSTGRES_PORT;Username=switchboard;Password=switchboard;Database=switchboard"
+
+# scripts/servers.sh starts the fauxqs SQS emulator on this loopback port (dummy keys; nothing leaves the machine).
+export SWITCHBOARD_SQS="http://127.0.0.1:$SWITCHBOARD_SQS_PORT"
 
 dotnet test Switchboard.slnx \
   --configuration Release \

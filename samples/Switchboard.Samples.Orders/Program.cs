@@ -10,6 +10,14 @@ using Switchboard.Outbox;
 //   dotnet run --project samples/Switchboard.Samples.Orders
 //
 // Across two processes over Redis: `-- --redis 127.0.0.1:6379 worker` in one terminal, `-- --redis 127.0.0.1:6379` in another.
+// Over Amazon SQS (seed 000, results through Redis): `-- --sqs [url] --response-store 127.0.0.1:6379 [worker]`.
+
+if (args.Contains("--sqs"))
+{
+    // Seed 000 across two processes over Amazon SQS, results through Redis: see OverSqs.cs.
+    await OverSqs.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--redis"))
 {

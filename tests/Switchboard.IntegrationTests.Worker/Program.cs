@@ -11,6 +11,11 @@ using Switchboard.Redis;
 //   outbox-sent <store> <connection string> <space> <redis> <stream prefix> <destination> <message id>
 //       the same, with a dispatcher that sends to Redis through a transport that prints "sent <id>" once Redis confirmed the
 //       message and then hangs: killed after the dispatch, before the row is marked dispatched.
+//   sqs-consume <sqs url> <queue prefix> <destination> <group>
+//       the same over SQS (the SQS killed-consumer test).
+//   sqs-serve <sqs url> <queue prefix> <redis> <response key prefix>
+//       seed 000's worker over SQS: handles "seed.place-order" requests and stores each result in a RedisResponseStore;
+//       prints "handled <id>" after each (an order id starting with "slow" takes 5 s).
 //   <redis connection string> <stream prefix> <destination> <group>   (no mode: the Redis killed-consumer test)
 //       consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that
 //       the test can kill this process while the message is in flight, unacknowledged.
@@ -19,6 +24,8 @@ return args switch
     ["outbox-commit", string store, string connectionString, string space, string id] => await CommitThenHangAsync(store, connectionString, space, id),
     ["outbox-sent", string store, string connectionString, string space, string redis, string prefix, string destination, string id]
         => await SendThenHangAsync(store, connectionString, space, redis, prefix, destination, id),
+    ["sqs-consume", string url, string prefix, string destination, string group] => await SqsConsumeThenHangAsync(url, prefix, destination, group),
+    ["sqs-serve", string url, string prefix, string redis, string keyPrefix] => await SqsServeAsync(url, prefix, redis, keyPrefix),
     [string redis, string prefix, string destination, string group] when !redis.StartsWith("outbox-", StringComparison.Ordinal)
         => await ConsumeThenHangAsync(redis, prefix, destination, group),
     _ => Usage(),
@@ -96,4 +103,67 @@ static async Task<int> ConsumeThenHangAsync(string redis, string prefix, string 
     return 0;
 }
 
+static Switchboard.AmazonSqs.SqsTransportOptions SqsOptions(string url, string prefix) => new()
+{
+    ServiceUrl = new Uri(url),
+    // Dummy keys for the emulator, from the environment when the test sets them.
+    AccessKeyId = Environment.GetEnvironmentVariable("SWITCHBOARD_SQS_ACCESS_KEY") ?? "test",
+    SecretAccessKey = Environment.GetEnvironmentVariable("SWITCHBOARD_SQS_SECRET_KEY") ?? "test",
+    QueueNamePrefix = prefix,
+    WaitTime = TimeSpan.FromSeconds(1),
+    VisibilityTimeout = TimeSpan.FromSeconds(2),
+    GroupDiscoveryInterval = TimeSpan.FromSeconds(1),
+};
+
+static async Task<int> SqsConsumeThenHangAsync(string url, string prefix, string destination, string group)
+{
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => o.Name = group)
+        .UseAmazonSqs(SqsOptions(url, prefix))
+        .AddMessageType<WorkerOrderPlaced>("worker.order-placed")
+        .RouteToTransport<WorkerOrderPlaced>(destination)
+        .Handle<WorkerOrderPlaced>(async (e, ct) =>
+        {
+            Console.WriteLine($"handling {e.Id}");
+            await Task.Delay(Timeout.Infinite, ct);
+        }));
+    // Consumers start in the background with the bus; a moment lets them create their queues before the test sends.
+    await Task.Delay(1500);
+    Console.WriteLine("ready");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
+static async Task<int> SqsServeAsync(string url, string prefix, string redis, string keyPrefix)
+{
+    using StackExchange.Redis.ConnectionMultiplexer connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis);
+    RedisResponseStore responses = new(connection, keyPrefix);
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => o.Name = "order-worker")
+        .UseAmazonSqs(SqsOptions(url, prefix))
+        .UseResponseStore(responses)
+        .AddMessageType<SeedPlaceOrder>("seed.place-order")
+        .AddMessageType<SeedOrderPlaced>("seed.order-placed")
+        .RouteToTransport<SeedPlaceOrder>("orders")
+        .Handle<SeedPlaceOrder, SeedOrderPlaced>(async (order, ct) =>
+        {
+            if (order.OrderId.StartsWith("slow", StringComparison.Ordinal))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), ct);
+            }
+
+            Console.WriteLine($"handled {order.OrderId}");
+            return new SeedOrderPlaced(order.OrderId, "placed", order.AmountCents);
+        }));
+    // Consumers start in the background with the bus; a moment lets them create their queues before the test sends.
+    await Task.Delay(1500);
+    Console.WriteLine("ready");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
 internal sealed record WorkerOrderPlaced(string Id);
+
+internal sealed record SeedPlaceOrder(string OrderId, long AmountCents) : IRequest<SeedOrderPlaced>;
+
+internal sealed record SeedOrderPlaced(string OrderId, string Status, long AmountCents);

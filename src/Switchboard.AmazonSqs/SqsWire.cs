@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Amazon.SQS.Model;
+using Switchboard.Transport;
+
+namespace Switchboard.AmazonSqs;
+
+/// <summary>
+/// The mapping of a <see cref="TransportMessage"/> onto an SQS message: the body as text (UTF-8 as it is, or base64 with
+/// <see cref="BodyEncoding"/> when the bytes are not text SQS accepts), the headers as string message attributes under
+/// their own (CloudEvents) names. SQS allows 10 attributes per message: the first nine by <see cref="Priority"/> stay
+/// attributes, the rest travel together as JSON in <see cref="PackedHeaders"/>.
+/// </summary>
+internal static class SqsWire
+{
+    public const string BodyEncoding = "sb-body-encoding";
+    public const string PackedHeaders = "sb-headers";
+    public const string PartitionKey = "sb-partition-key";
+    public const string DeadLetterReason = "sb-dlq-reason";
+    public const string DeadLetterExceptionType = "sb-dlq-exception-type";
+    public const string DeadLetterExceptionDetails = "sb-dlq-exception-details";
+    public const string DeadLetterAttempts = "sb-dlq-attempts";
+    public const string DeadLetterAt = "sb-dlq-at";
+    public const string DeadLetterGroup = "sb-dlq-group";
+    public const string DeadLetterDestination = "sb-dlq-destination";
+    private const int MaxAttributes = 10;
+    private const int MaxExceptionDetails = 4096;
+
+    /// <summary>The headers kept as attributes of their own first: what another service or the console reads.</summary>
+    private static readonly string[] Priority =
+    [
+        MessageHeaders.MessageId, MessageHeaders.MessageType, MessageHeaders.ContentType, DeadLetterReason,
+        DeadLetterExceptionType, DeadLetterAttempts, MessageHeaders.CorrelationId, MessageHeaders.TraceParent, PartitionKey,
+    ];
+
+    /// <summary>An SQS message ready to send: its body, its attributes and the size SQS counts.</summary>
+    public sealed record Encoded(string Body, Dictionary<string, MessageAttributeValue> Attributes, int Size);
+
+    public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        Dictionary<string, string> headers = new(message.Headers, StringComparer.Ordinal);
+        if (message.PartitionKey is not null)
+        {
+            headers[PartitionKey] = message.PartitionKey;
+        }
+
+        if (extra is not null)
+        {
+            foreach (KeyValuePair<string, string> pair in extra)
+            {
+                headers[pair.Key] = pair.Value;
+            }
+        }
+
+        string body;
+        if (IsSqsText(message.Body.Span))
+        {
+            body = Encoding.UTF8.GetString(message.Body.Span);
+        }
+        else
+        {
+            body = Convert.ToBase64String(message.Body.Span);
+            headers[BodyEncoding] = "base64";
+        }
+
+        Dictionary<string, MessageAttributeValue> attributes = new(StringComparer.Ordinal);
+        List<string> names = new(headers.Count);
+        foreach (string name in Priority)
+        {
+            if (headers.ContainsKey(name))
+            {
+                names.Add(name);
+            }
+        }
+
+        List<string> rest = [];
+        foreach (string name in headers.Keys)
+        {
+            if (Array.IndexOf(Priority, name) < 0)
+            {
+                rest.Add(name);
+            }
+        }
+
+        rest.Sort(StringComparer.Ordinal);
+        names.AddRange(rest);
+        int size = Encoding.UTF8.GetByteCount(body);
+        Dictionary<string, string>? packed = null;
+        foreach (string name in names)
+        {
+            bool fits = names.Count <= MaxAttributes ? attributes.Count < MaxAttributes : attributes.Count < MaxAttributes - 1;
+            if (fits && IsAttributeName(name) && headers[name].Length > 0)
+            {
+                attributes[name] = new MessageAttributeValue { DataType = "String", StringValue = headers[name] };
+                size += AttributeSize(name, headers[name]);
+            }
+            else
+            {
+                (packed ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = headers[name];
+            }
+        }
+
+        if (packed is not null)
+        {
+            string json = JsonSerializer.Serialize(packed, SqsJsonContext.Default.DictionaryStringString);
+            attributes[PackedHeaders] = new MessageAttributeValue { DataType = "String", StringValue = json };
+            size += AttributeSize(PackedHeaders, json);
+        }
+
+        return new Encoded(body, attributes, size);
+    }
+
+    /// <summary>The headers of a received message: its attributes, unpacked, without the transport's own.</summary>
+    public static Dictionary<string, string> ReadHeaders(Message received)
+    {
+        Dictionary<string, string> headers = new(StringComparer.Ordinal);
+        if (received.MessageAttributes is { } attributes)
+        {
+            foreach (KeyValuePair<string, MessageAttributeValue> attribute in attributes)
+            {
+                if (attribute.Value.StringValue is not { } value)
+                {
+                    continue;
+                }
+
+                if (attribute.Key == PackedHeaders)
+                {
+                    try
+                    {
+                        if (JsonSerializer.Deserialize(value, SqsJsonContext.Default.DictionaryStringString) is { } unpacked)
+                        {
+                            foreach (KeyValuePair<string, string> pair in unpacked)
+                            {
+                                headers[pair.Key] = pair.Value;
+                            }
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        // Written by someone else: the remaining headers still identify the message; the bus reports what is missing.
+                    }
+                }
+                else
+                {
+                    headers[attribute.Key] = value;
+                }
+            }
+        }
+
+        return headers;
+    }
+
+    /// <summary>Reads a message back into a <see cref="TransportMessage"/>; the transport's own headers are taken out.</summary>
+    public static TransportMessage Decode(string destination, Message received, Dictionary<string, string> headers)
+    {
+        byte[] body;
+        if (headers.Remove(BodyEncoding, out string? encoding) && encoding == "base64")
+        {
+            body = Convert.FromBase64String(received.Body ?? string.Empty);
+        }
+        else
+        {
+            body = Encoding.UTF8.GetBytes(received.Body ?? string.Empty);
+        }
+
+        headers.Remove(PartitionKey, out string? partitionKey);
+        foreach (string name in (string[])[DeadLetterReason, DeadLetterExceptionType, DeadLetterExceptionDetails, DeadLetterAttempts, DeadLetterAt, DeadLetterGroup, DeadLetterDestination])
+        {
+            headers.Remove(name);
+        }
+
+        if (!headers.ContainsKey(MessageHeaders.MessageId) && received.MessageId is { Length: > 0 } id)
+        {
+            // A message another producer sent without Switchboard's headers: its SQS id identifies it.
+            headers[MessageHeaders.MessageId] = id;
+        }
+
+        return new TransportMessage { Destination = destination, Headers = headers, Body = body, PartitionKey = partitionKey };
+    }
+
+    /// <summary>The attributes that describe a dead-letter entry; the exception's details are cut to 4 KiB.</summary>
+    public static Dictionary<string, string> DeadLetterHeaders(DeadLetterReason reason, string destination, string group, DateTimeOffset at)
+    {
+        string details = reason.ExceptionDetails ?? string.Empty;
+        if (details.Length > MaxExceptionDetails)
+        {
+            details = details[..MaxExceptionDetails] + "…";
+        }
+
+        Dictionary<string, string> headers = new(StringComparer.Ordinal)
+        {
+            [DeadLetterReason] = reason.Reason,
+            [DeadLetterAttempts] = reason.Attempts.ToString(CultureInfo.InvariantCulture),
+            [DeadLetterAt] = at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+            [DeadLetterGroup] = group,
+            [DeadLetterDestination] = destination,
+        };
+        if (reason.ExceptionType is { Length: > 0 } type)
+        {
+            headers[DeadLetterExceptionType] = type;
+        }
+
+        if (details.Length > 0)
+        {
+            headers[DeadLetterExceptionDetails] = details;
+        }
+
+        return headers;
+    }
+
+    /// <summary>What SQS counts toward a message's size for one string attribute: name, data type and value.</summary>
+    private static int AttributeSize(string name, string value) => Encoding.UTF8.GetByteCount(name) + "String".Length + Encoding.UTF8.GetByteCount(value);
+
+    /// <summary>SQS attribute names: letters, digits, '-', '_', '.', at most 256, not starting with AWS. or Amazon.</summary>
+    private static bool IsAttributeName(string name)
+    {
+        if (name.Length is 0 or > 256 || name.StartsWith("AWS.", StringComparison.OrdinalIgnoreCase) || name.StartsWith("Amazon.", StringComparison.OrdinalIgnoreCase)
+            || name[0] == '.' || name[^1] == '.' || name.Contains("..", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (char c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the bytes are UTF-8 text of the characters SQS accepts in a body (#x9, #xA, #xD, #x20 to #xD7FF, #xE000 to #xFFFD, and above #x10000).</summary>
+    private static bool IsSqsText(ReadOnlySpan<byte> bytes)
+    {
+        while (!bytes.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(bytes, out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return false;
+            }
+
+            int v = rune.Value;
+            bool allowed = v is 0x9 or 0xA or 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || v >= 0x10000;
+            if (!allowed)
+            {
+                return false;
+            }
+
+            bytes = bytes[consumed..];
+        }
+
+        return true;
+    }
+}
