@@ -21,6 +21,8 @@ export SWITCHBOARD_REDIS="127.0.0.1:${SWITCHBOARD_REDIS_PORT:-6399}"
 # scripts/servers.sh starts a RabbitMQ node on this loopback port; guest is allowed on loopback only.
 export SWITCHBOARD_RABBITMQ="amqp://guest:guest@127.0.0.1:${SWITCHBOARD_RABBITMQ_PORT:-5679}/"
 # scripts/servers.sh starts a throwaway PostgreSQL cluster on this loopback port (Npgsql connection string).
+# scripts/servers.sh installs Debian's chromium here; the dashboard's browser tests drive it through Playwright.
+export SWITCHBOARD_CHROMIUM="${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}"
 export SWITCHBOARD_POSTGRES="Host=127.0.0.1;Port=${SWITCHBOARD_POSTGRES_PORT:-5433};Username=switchboard;Password=switchboard;Database=switchboard"
 
 dotnet test Switchboard.slnx \

@@ -65,7 +65,7 @@ function parseHash() {
 
 function setView(...children) {
   const view = document.getElementById("view");
-  view.replaceChildren(...children);
+  view.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
 }
 
 function healthBadge(health) {
