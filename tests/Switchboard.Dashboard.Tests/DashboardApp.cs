@@ -52,6 +52,12 @@ public sealed class DashboardApp : IAsyncDisposable
 
     public FailureSwitch Failures { get; }
 
+    /// <summary>Gets the Redis stream prefix of this app.</summary>
+    public string RedisPrefix => _prefix;
+
+    /// <summary>Gets the RabbitMQ consumer group (the bus name) of this app.</summary>
+    public string RabbitGroup => _rabbitGroup;
+
     public IMessageBus RedisBus { get; }
 
     public IMessageBus RabbitBus { get; }
