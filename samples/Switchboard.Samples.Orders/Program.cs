@@ -10,6 +10,14 @@ using Switchboard.Outbox;
 //   dotnet run --project samples/Switchboard.Samples.Orders
 //
 // Across two processes over Redis: `-- --redis 127.0.0.1:6379 worker` in one terminal, `-- --redis 127.0.0.1:6379` in another.
+// Dead letters on the operations page: `-- --dashboard` (in memory) or `-- --dashboard --redis 127.0.0.1:6379`.
+
+if (args.Contains("--dashboard"))
+{
+    // The dead letters of failed payments on the operations page (http://127.0.0.1:5080/switchboard): see WithDashboard.cs.
+    await WithDashboard.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--redis"))
 {
