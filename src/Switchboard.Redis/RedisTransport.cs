@@ -54,6 +54,7 @@ public sealed class RedisTransport : ITransport, ITransportInspector
         copy.ConnectionString ??= "unused";
         copy.Validate();
         Options = copy;
+        Observe(connection, ConnectionMonitor);
         _connecting = Task.FromResult(connection);
     }
 
@@ -65,6 +66,9 @@ public sealed class RedisTransport : ITransport, ITransportInspector
     public TransportCapabilities Capabilities => TransportCapabilities.Durable;
 
     internal RedisTransportOptions Options { get; }
+
+    /// <summary>Gets the state of the connection to Redis: outages are counted on the <c>Switchboard</c> meter and reported by <see cref="RedisHealthCheck"/>.</summary>
+    public ConnectionMonitor ConnectionMonitor { get; } = new("redis");
 
     /// <summary>Returns the transport's connection, once it is established.</summary>
     /// <returns>The connection.</returns>
@@ -197,11 +201,30 @@ public sealed class RedisTransport : ITransport, ITransportInspector
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    private async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
         IConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-        RedisDiagnostics.Observe(connection);
+        Observe(connection, ConnectionMonitor);
         return connection;
+    }
+
+    /// <summary>Reports the outages of the interactive link only (the subscription link breaks with it), so one outage counts once.</summary>
+    private static void Observe(IConnectionMultiplexer connection, ConnectionMonitor monitor)
+    {
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                monitor.ReportLost(e.Exception);
+            }
+        };
+        connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                monitor.ReportRestored();
+            }
+        };
     }
 }
 
