@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVERS=(redis rabbitmq postgres sqs)
+SERVERS=(redis rabbitmq postgres sqs chromium)
 STATE_DIR="${SWITCHBOARD_SERVERS_DIR:-$PWD/.servers}"
 
 # Redis: a fixed, non-default loopback port, so a Redis the developer already runs on 6379 is never touched.
@@ -354,6 +354,21 @@ stop_sqs() {
     sleep 0.2
   fi
 }
+
+# chromium: not a server, the headless browser the dashboard's browser tests drive (Debian's package, through Playwright
+# with its executable path; Playwright's own browser download is not reachable). Installed if missing; nothing to stop.
+CHROMIUM_BIN="${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}"
+
+start_chromium() {
+  if [ ! -x "$CHROMIUM_BIN" ]; then
+    log "installing chromium"
+    apt_install chromium || return 1
+  fi
+  "$CHROMIUM_BIN" --headless --no-sandbox --version >/dev/null 2>&1 || { log "$CHROMIUM_BIN does not run"; return 1; }
+  log "chromium ready at $CHROMIUM_BIN"
+}
+
+stop_chromium() { :; }
 
 cmd="${1:-start}"
 # Optional server names after the command start or stop only those (e.g. `scripts/servers.sh start redis`).

@@ -65,6 +65,9 @@ export SWITCHBOARD_POSTGRES="Host=127.0.0.1;Port=$SWITCHBOARD_POSTGRES_PORT;User
 # scripts/servers.sh starts the fauxqs SQS emulator on this loopback port (dummy keys; nothing leaves the machine).
 export SWITCHBOARD_SQS="http://127.0.0.1:$SWITCHBOARD_SQS_PORT"
 
+# scripts/servers.sh installs Debian's chromium here; the dashboard's browser tests drive it through Playwright.
+export SWITCHBOARD_CHROMIUM="${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}"
+
 dotnet test Switchboard.slnx \
   --configuration Release \
   --logger "trx" \

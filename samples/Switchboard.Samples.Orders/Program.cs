@@ -11,11 +11,19 @@ using Switchboard.Outbox;
 //
 // Across two processes over Redis: `-- --redis 127.0.0.1:6379 worker` in one terminal, `-- --redis 127.0.0.1:6379` in another.
 // Over Amazon SQS (seed 000, results through Redis): `-- --sqs [url] --response-store 127.0.0.1:6379 [worker]`.
+// Dead letters on the operations page: `-- --dashboard` (in memory) or `-- --dashboard --redis 127.0.0.1:6379`.
 
 if (args.Contains("--sqs"))
 {
     // Seed 000 across two processes over Amazon SQS, results through Redis: see OverSqs.cs.
     await OverSqs.RunAsync(args);
+    return;
+}
+
+if (args.Contains("--dashboard"))
+{
+    // The dead letters of failed payments on the operations page (http://127.0.0.1:5080/switchboard): see WithDashboard.cs.
+    await WithDashboard.RunAsync(args);
     return;
 }
 

@@ -1,4 +1,5 @@
 using RabbitMQ.Client;
+using Switchboard.Operations;
 using Switchboard.Transport;
 
 namespace Switchboard.RabbitMQ;
@@ -8,7 +9,12 @@ namespace Switchboard.RabbitMQ;
 /// messages with <c>basic.get</c> on a private channel without acknowledging them, and closing that channel puts them back
 /// in place. Replay and delete take messages the same way until the one with the id, settle it, and put the rest back.
 /// </summary>
-internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, string destination, string group) : IDeadLetterQueue
+/// <remarks>
+/// Settling many (<see cref="IDeadLetterBatch"/>) is one such pass over the queue as it was when the pass started: each
+/// selected message is replayed (confirmed) and then acknowledged, one at a time, so an interrupted pass leaves every
+/// message either replayed or still here; the rest go back in place when the channel closes.
+/// </remarks>
+internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, string destination, string group) : IDeadLetterQueue, IDeadLetterBatch
 {
     private readonly string _queue = RabbitMqWire.DeadLetterQueue(destination, group);
 
@@ -91,6 +97,56 @@ internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, strin
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         return new(SettleOneAsync(id, replay: false, cancellationToken));
+    }
+
+    public async ValueTask SettleManyAsync(IReadOnlyCollection<string> ids, bool replay, Action<string, bool> settled, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(settled);
+        HashSet<string> wanted = new(ids, StringComparer.Ordinal);
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+
+        // Only what is there now: a replayed message that fails again comes back to the end and is not met twice.
+        long remaining = await CountAsync(cancellationToken).ConfigureAwait(false);
+        IChannel channel = await OpenChannelAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (remaining-- > 0 && wanted.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                BasicGetResult? result = await channel.BasicGetAsync(_queue, autoAck: false, cancellationToken).ConfigureAwait(false);
+                if (result is null)
+                {
+                    break;
+                }
+
+                string id = IdOf(result);
+                if (!wanted.Remove(id))
+                {
+                    continue; // held unacknowledged until the channel closes, then back in place
+                }
+
+                if (replay)
+                {
+                    await ReplayAsync(result, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                await channel.BasicAckAsync(result.DeliveryTag, multiple: false, CancellationToken.None).ConfigureAwait(false);
+                settled(id, true);
+            }
+        }
+        finally
+        {
+            await RabbitMqTransport.CloseQuietlyAsync(channel).ConfigureAwait(false);
+        }
+
+        foreach (string missing in wanted)
+        {
+            settled(missing, false);
+        }
     }
 
     private async Task<bool> SettleOneAsync(string id, bool replay, CancellationToken cancellationToken)

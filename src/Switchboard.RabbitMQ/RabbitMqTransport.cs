@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using Switchboard.Operations;
 using Switchboard.Transport;
 
 namespace Switchboard.RabbitMQ;
@@ -22,7 +23,7 @@ namespace Switchboard.RabbitMQ;
 /// acknowledged: a process that dies in between leaves the original unacknowledged (delivered again), never nothing.
 /// </para>
 /// </remarks>
-public sealed partial class RabbitMqTransport : ITransport
+public sealed partial class RabbitMqTransport : ITransport, ITransportInspector
 {
     private readonly ConnectionFactory _factory;
     private readonly PublishSlot[] _publishSlots;
@@ -97,6 +98,34 @@ public sealed partial class RabbitMqTransport : ITransport
         }
 
         return connecting.WaitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Backlog is the group queue's ready messages and consumers its consumers, from a passive declare; messages in flight
+    /// (delivered, unacknowledged) and lag are not told by AMQP (only by the management plugin) and stay unknown. A queue
+    /// that does not exist yet reads as empty, without consumers.
+    /// </remarks>
+    public async ValueTask<DestinationInfo> InspectAsync(string destination, string consumerGroup, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentException.ThrowIfNullOrEmpty(consumerGroup);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        IChannel channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            QueueDeclareOk ok = await channel.QueueDeclarePassiveAsync(RabbitMqWire.Queue(destination, consumerGroup), cancellationToken).ConfigureAwait(false);
+            return new DestinationInfo { Backlog = ok.MessageCount, Consumers = (int)ok.ConsumerCount };
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return new DestinationInfo { Backlog = 0, Consumers = 0 };
+        }
+        finally
+        {
+            await CloseQuietlyAsync(channel).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

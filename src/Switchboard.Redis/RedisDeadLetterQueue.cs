@@ -1,10 +1,14 @@
 using StackExchange.Redis;
+using Switchboard.Operations;
 using Switchboard.Transport;
 
 namespace Switchboard.Redis;
 
-/// <summary>The dead-letter stream of one consumer group: <c>{prefix}:{destination}:{group}:dlq</c>.</summary>
-internal sealed class RedisDeadLetterQueue(RedisTransport transport, string destination, string group) : IDeadLetterQueue
+/// <summary>
+/// The dead-letter stream of one consumer group: <c>{prefix}:{destination}:{group}:dlq</c>. Entry ids are the times the
+/// messages were dead-lettered, so a time range and a page cursor are ranges of ids, read by <c>XRANGE</c> (no full scan).
+/// </summary>
+internal sealed class RedisDeadLetterQueue(RedisTransport transport, string destination, string group) : IDeadLetterQueue, IDeadLetterBrowser
 {
     // Atomic: the entry is copied back (without its dlq: fields) and deleted, or nothing happens; two replays of one id
     // cannot both send it.
@@ -88,6 +92,82 @@ internal sealed class RedisDeadLetterQueue(RedisTransport transport, string dest
         ArgumentException.ThrowIfNullOrEmpty(id);
         IDatabase db = await GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
         return await db.StreamDeleteAsync(Key, [id]).WaitAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async ValueTask<DeadLetterPage> BrowseAsync(DeadLetterQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        IDatabase db = await GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        RedisValue min = query.Cursor is { } cursor
+            ? (IsEntryId(cursor) ? "(" + cursor : throw new ArgumentException($"The cursor '{cursor}' was not returned by this queue.", nameof(query)))
+            : query.From is { } from ? $"{Math.Max(0, from.ToUnixTimeMilliseconds())}-0" : "-";
+        RedisValue max = query.To is { } to ? $"{Math.Max(0, to.ToUnixTimeMilliseconds() - 1)}-18446744073709551615" : "+";
+        int chunk = Math.Clamp(query.PageSize + 1, 100, 1000);
+        List<DeadLetterMessage> page = [];
+        string? next = null;
+        int scanned = 0;
+        while (next is null)
+        {
+            StreamEntry[] entries = await db.StreamRangeAsync(Key, min, max, chunk).WaitAsync(cancellationToken).ConfigureAwait(false);
+            foreach (StreamEntry entry in entries)
+            {
+                scanned++;
+                DeadLetterMessage message = ToDeadLetter(entry);
+                if (query.Matches(message))
+                {
+                    if (page.Count == query.PageSize)
+                    {
+                        next = page[^1].Id; // one more match exists: the next page starts after this page's last
+                        break;
+                    }
+
+                    page.Add(message);
+                }
+
+                if (scanned >= query.ScanLimit)
+                {
+                    next = entry.Id.ToString(); // looked far enough for one call: the next page goes on from here
+                    break;
+                }
+            }
+
+            if (next is not null || entries.Length < chunk)
+            {
+                break;
+            }
+
+            min = "(" + entries[^1].Id.ToString();
+        }
+
+        long total = await db.StreamLengthAsync(Key).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new DeadLetterPage(page, next, total);
+    }
+
+    public async ValueTask<DeadLetterMessage?> FindAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        if (!IsEntryId(id))
+        {
+            return null;
+        }
+
+        IDatabase db = await GetDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        StreamEntry[] entries = await db.StreamRangeAsync(Key, id, id, 1).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return entries.Length == 0 ? null : ToDeadLetter(entries[0]);
+    }
+
+    /// <summary>Reads the newest dead letter, or <see langword="null"/>.</summary>
+    internal async Task<DeadLetterMessage?> NewestAsync(IDatabase db, CancellationToken cancellationToken)
+    {
+        StreamEntry[] entries = await db.StreamRangeAsync(Key, "-", "+", 1, Order.Descending).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return entries.Length == 0 ? null : ToDeadLetter(entries[0]);
+    }
+
+    private static bool IsEntryId(string id)
+    {
+        int dash = id.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && dash < id.Length - 1 && id.AsSpan(0, dash).IndexOfAnyExceptInRange('0', '9') < 0 && id.AsSpan(dash + 1).IndexOfAnyExceptInRange('0', '9') < 0;
     }
 
     private async Task<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)

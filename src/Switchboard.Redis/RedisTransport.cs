@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using StackExchange.Redis;
+using Switchboard.Operations;
 using Switchboard.Transport;
 
 namespace Switchboard.Redis;
@@ -20,7 +21,7 @@ namespace Switchboard.Redis;
 /// Dead letters go to <c>{prefix}:{destination}:{group}:dlq</c> in one transaction with the acknowledgement.
 /// </para>
 /// </remarks>
-public sealed partial class RedisTransport : ITransport
+public sealed partial class RedisTransport : ITransport, ITransportInspector
 {
     private readonly Task<IConnectionMultiplexer> _connecting;
     private readonly bool _ownsConnection;
@@ -137,6 +138,45 @@ public sealed partial class RedisTransport : ITransport
 
         long deadLetters = await db.StreamLengthAsync(RedisKeys.DeadLetters(Options.StreamPrefix, destination, consumerGroup)).ConfigureAwait(false);
         return new RedisStreamInfo(length, pending, lag, deadLetters);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Backlog and lag are the group's lag on the destination's stream (Redis 7 and later), in flight its pending entries,
+    /// consumers those Redis knows in the group, and the last error the newest dead letter's reason.
+    /// </remarks>
+    public async ValueTask<DestinationInfo> InspectAsync(string destination, string consumerGroup, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentException.ThrowIfNullOrEmpty(consumerGroup);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        RedisStreamInfo info = await GetStreamInfoAsync(destination, consumerGroup).WaitAsync(cancellationToken).ConfigureAwait(false);
+        IDatabase db = (await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
+        int? consumers = null;
+        if (info.Length > 0)
+        {
+            try
+            {
+                consumers = (await db.StreamConsumerInfoAsync(RedisKeys.Stream(Options.StreamPrefix, destination), consumerGroup).WaitAsync(cancellationToken).ConfigureAwait(false)).Length;
+            }
+            catch (RedisServerException ex) when (RedisKeys.IsNoGroup(ex))
+            {
+                consumers = 0;
+            }
+        }
+
+        DeadLetterMessage? newest = info.DeadLetters > 0
+            ? await new RedisDeadLetterQueue(this, destination, consumerGroup).NewestAsync(db, cancellationToken).ConfigureAwait(false)
+            : null;
+        return new DestinationInfo
+        {
+            Backlog = info.Lag,
+            InFlight = info.Pending,
+            Lag = info.Lag,
+            Consumers = consumers,
+            LastError = newest?.Reason.Reason,
+            LastErrorAt = newest?.DeadLetteredAt,
+        };
     }
 
     /// <inheritdoc />

@@ -142,7 +142,7 @@ internal sealed partial class SwitchboardBus
         return (TResult)result!;
     }
 
-    private SwitchboardBus Root => _parent?.Root ?? this;
+    internal SwitchboardBus Root => _parent?.Root ?? this;
 
     /// <summary>Starts the workers that consume this bus's queues; for a standalone bus, called when it is created.</summary>
     internal void StartInBackground() => _ = EnsureStartedAsync(CancellationToken.None).AsTask();
@@ -166,6 +166,15 @@ internal sealed partial class SwitchboardBus
         }
 
         return new ValueTask(started.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Returns this bus's consumer of a destination, when it started one.</summary>
+    internal TransportConsumer? FindConsumer(string destination)
+    {
+        lock (_gate)
+        {
+            return _consumers.Find(c => c.Options.Destination == destination);
+        }
     }
 
     /// <summary>

@@ -4,13 +4,19 @@ using Switchboard.Transport;
 namespace Switchboard.Outbox;
 
 /// <summary>The outbox's dead rows through the same <see cref="IDeadLetterQueue"/> API as every transport's dead letters.</summary>
-internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadLetterQueue
+/// <remarks>Works with a bus's outbox (schema ensured, its dispatcher woken on replay) or on a store alone (operations tools).</remarks>
+internal sealed class OutboxDeadLetterQueue(IOutboxStore store, string consumerGroup, Func<CancellationToken, Task> ensureSchema, Action wake) : IDeadLetterQueue
 {
+    public OutboxDeadLetterQueue(TransactionalOutbox outbox)
+        : this(outbox.Store, outbox.BusName, outbox.EnsureSchemaAsync, outbox.Wake)
+    {
+    }
+
     public async ValueTask<IReadOnlyList<DeadLetterMessage>> ListAsync(int count = 100, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
-        await outbox.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<OutboxMessage> rows = await outbox.Store.ListDeadAsync(count, cancellationToken).ConfigureAwait(false);
+        await ensureSchema(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<OutboxMessage> rows = await store.ListDeadAsync(count, cancellationToken).ConfigureAwait(false);
         DeadLetterMessage[] messages = new DeadLetterMessage[rows.Count];
         for (int i = 0; i < rows.Count; i++)
         {
@@ -21,7 +27,7 @@ internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadL
                 Message = row.Message,
                 Reason = row.DeadReason ?? new DeadLetterReason(row.LastError ?? "Unknown", null, null, row.Attempts),
                 DeadLetteredAt = row.DeadAt ?? row.CreatedAt,
-                ConsumerGroup = outbox.BusName,
+                ConsumerGroup = consumerGroup,
             };
         }
 
@@ -30,8 +36,8 @@ internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadL
 
     public async ValueTask<long> CountAsync(CancellationToken cancellationToken = default)
     {
-        await outbox.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return (await outbox.Store.CountAsync(cancellationToken).ConfigureAwait(false)).Dead;
+        await ensureSchema(cancellationToken).ConfigureAwait(false);
+        return (await store.CountAsync(cancellationToken).ConfigureAwait(false)).Dead;
     }
 
     public async ValueTask<bool> ReplayAsync(string id, CancellationToken cancellationToken = default)
@@ -41,11 +47,11 @@ internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadL
             return false;
         }
 
-        await outbox.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        bool replayed = await outbox.Store.ReviveDeadAsync(rowId, cancellationToken).ConfigureAwait(false) > 0;
+        await ensureSchema(cancellationToken).ConfigureAwait(false);
+        bool replayed = await store.ReviveDeadAsync(rowId, cancellationToken).ConfigureAwait(false) > 0;
         if (replayed)
         {
-            outbox.Wake();
+            wake();
         }
 
         return replayed;
@@ -53,11 +59,11 @@ internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadL
 
     public async ValueTask<int> ReplayAllAsync(CancellationToken cancellationToken = default)
     {
-        await outbox.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        int replayed = await outbox.Store.ReviveDeadAsync(null, cancellationToken).ConfigureAwait(false);
+        await ensureSchema(cancellationToken).ConfigureAwait(false);
+        int replayed = await store.ReviveDeadAsync(null, cancellationToken).ConfigureAwait(false);
         if (replayed > 0)
         {
-            outbox.Wake();
+            wake();
         }
 
         return replayed;
@@ -70,8 +76,8 @@ internal sealed class OutboxDeadLetterQueue(TransactionalOutbox outbox) : IDeadL
             return false;
         }
 
-        await outbox.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        return await outbox.Store.DeleteDeadAsync(rowId, cancellationToken).ConfigureAwait(false);
+        await ensureSchema(cancellationToken).ConfigureAwait(false);
+        return await store.DeleteDeadAsync(rowId, cancellationToken).ConfigureAwait(false);
     }
 
     private static bool TryParse(string id, out long rowId)

@@ -32,6 +32,11 @@ internal sealed class TransportConsumer : IAsyncDisposable
 
     public ReceiverOptions Options => _options;
 
+    /// <summary>Gets the last handler failure or unreadable message of this consumer (type and message, credentials removed), for the operations overview.</summary>
+    public (string Error, DateTimeOffset At)? LastError { get; private set; }
+
+    private void RecordError(string error) => LastError = (Operations.Redaction.Redact(error), _runtime.Time.GetUtcNow());
+
     /// <summary>
     /// Starts one receive loop and <see cref="BusOptions.ConsumerConcurrency"/> workers. The loop hands each message to a
     /// worker chosen by its partition key, so that messages with the same key are handled one at a time, in the order
@@ -172,6 +177,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
         if (!_runtime.Codec.TryDecode(message, received.DeliveryCount, out EnvelopeCodec.Decoded decoded, out string? failure))
         {
             // A sender that waits hears why now, instead of at its timeout.
+            RecordError(failure!);
             await DeadLetterAsync(received, new DeadLetterReason(failure!, null, null, received.DeliveryCount), message.GetHeader(MessageHeaders.ReplyTo), aborting).ConfigureAwait(false);
             return;
         }
@@ -209,6 +215,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
         {
             Exception cause = ex is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerExceptions[0] : ex;
             activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
+            RecordError($"{cause.GetType().Name}: {cause.Message}");
             // A rejected message (invalid, say) fails the same way every time: dead-lettered at once, without retries.
             if (received.DeliveryCount < _runtime.Options.Retry.MaxAttempts && cause is not MessageRejectedException)
             {
