@@ -113,7 +113,13 @@ public sealed record DeadLetterView
         try
         {
             using JsonDocument document = JsonDocument.Parse(body);
-            return (JsonSerializer.Serialize(document.RootElement, IndentedJson), "json");
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                document.RootElement.WriteTo(writer);
+            }
+
+            return (Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), "json");
         }
         catch (JsonException)
         {
@@ -132,5 +138,4 @@ public sealed record DeadLetterView
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
 }
