@@ -138,7 +138,7 @@ public sealed class RabbitMqTransport : ITransport
         await DeclareGroupAsync(options.Destination, options.ConsumerGroup, cancellationToken).ConfigureAwait(false);
         IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
         ushort prefetch = Options.Prefetch ?? (ushort)Math.Clamp(options.Prefetch, 1, ushort.MaxValue);
-        RabbitMqReceiver receiver = new(this, options.Destination, options.ConsumerGroup, options.ConsumerName);
+        RabbitMqReceiver receiver = new(this, options.Destination, options.ConsumerGroup, options.ConsumerName, options.TimeProvider);
         await receiver.StartAsync(connection, prefetch, cancellationToken).ConfigureAwait(false);
         return receiver;
     }

@@ -97,7 +97,7 @@ public sealed class RedisTransport : ITransport
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         IConnectionMultiplexer connection = await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
         string consumer = Options.ConsumerName is null ? options.ConsumerName : $"{Options.ConsumerName}-{options.ConsumerName}";
-        RedisReceiver receiver = new(this, connection, options.Destination, options.ConsumerGroup, consumer);
+        RedisReceiver receiver = new(this, connection, options.Destination, options.ConsumerGroup, consumer, options.TimeProvider);
         await receiver.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         return receiver;
     }
