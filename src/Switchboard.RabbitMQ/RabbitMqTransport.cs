@@ -48,6 +48,7 @@ public sealed class RabbitMqTransport : ITransport
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+            RequestedHeartbeat = Options.Heartbeat,
             ClientProvidedName = Options.ConnectionName,
         };
         _publishSlots = new PublishSlot[Options.PublishChannelPoolSize];
@@ -206,6 +207,21 @@ public sealed class RabbitMqTransport : ITransport
     /// replaced by the next send that picks its slot.
     /// </remarks>
     internal async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PublishConfirmedAsync(exchange, routingKey, properties, body, messageId, cancellationToken).WaitAsync(Options.SendTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(
+                $"RabbitMQ did not confirm message '{messageId}' to exchange '{exchange}' within {Options.SendTimeout.TotalSeconds:0.###} s (RabbitMqTransportOptions.SendTimeout); " +
+                "it may or may not have been stored: send it again (the inbox removes the duplicate).",
+                ex);
+        }
+    }
+
+    private async Task PublishConfirmedAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
     {
         IChannel channel = await GetPublishChannelAsync(cancellationToken).ConfigureAwait(false);
         try
