@@ -210,7 +210,7 @@ public sealed class RabbitMqTransport : ITransport
     {
         try
         {
-            await PublishConfirmedAsync(exchange, routingKey, properties, body, messageId, cancellationToken).WaitAsync(Options.SendTimeout, cancellationToken).ConfigureAwait(false);
+            await PublishConfirmedAsync(exchange, routingKey, properties, body, messageId, cancellationToken).WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {

@@ -81,14 +81,14 @@ public sealed class RedisTransport : ITransport
         IConnectionMultiplexer connection;
         try
         {
-            connection = await _connecting.WaitAsync(Options.SendTimeout, cancellationToken).ConfigureAwait(false);
+            connection = await _connecting.WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             IDatabase db = connection.GetDatabase();
             await db.StreamAddAsync(
                 RedisKeys.Stream(Options.StreamPrefix, message.Destination),
                 RedisKeys.ToFields(message),
                 messageId: null,
                 maxLength: Options.StreamMaxLength,
-                useApproximateMaxLength: true).WaitAsync(Options.SendTimeout, cancellationToken).ConfigureAwait(false);
+                useApproximateMaxLength: true).WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {
