@@ -113,7 +113,7 @@ public sealed partial class PostgresOutboxStore
                     double ms = Math.Min(MaxReconnectDelay.TotalMilliseconds, FirstReconnectDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures++, 10)));
                     try
                     {
-                        await Task.Delay(TimeSpan.FromMilliseconds(ms), stopping).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromMilliseconds(ms), store._options.TimeProvider, stopping).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {

@@ -262,7 +262,7 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
                 insert.Parameters.Add(new NpgsqlParameter<byte[][]>("bodies", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = bodies });
             }
 
-            insert.Parameters.Add(Timestamp("created_at", DateTimeOffset.UtcNow));
+            insert.Parameters.Add(Timestamp("created_at", _options.TimeProvider.GetUtcNow()));
             batch.BatchCommands.Add(insert);
 
             // Delivered to every listener if and when the transaction commits, never before, never after a rollback. Sent with

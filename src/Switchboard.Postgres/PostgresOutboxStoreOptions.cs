@@ -45,6 +45,10 @@ public sealed partial class PostgresOutboxStoreOptions
     /// <value>The default value is 15 seconds.</value>
     public TimeSpan ListenerKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Gets or sets the clock that stamps written rows (<c>created_at</c>) and times the listener's reconnects; give it the bus's in tests that move time.</summary>
+    /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Gets the notify channel in effect: <see cref="NotifyChannel"/> or the default derived from the schema and prefix.</summary>
     /// <returns>The channel name.</returns>
     public string GetNotifyChannel()
@@ -67,6 +71,7 @@ public sealed partial class PostgresOutboxStoreOptions
     /// <summary>Checks the options; the message never contains the connection string.</summary>
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(TimeProvider);
         if (DataSource is null == string.IsNullOrWhiteSpace(ConnectionString))
         {
             throw new ArgumentException("PostgresOutboxStoreOptions needs exactly one of ConnectionString and DataSource.");

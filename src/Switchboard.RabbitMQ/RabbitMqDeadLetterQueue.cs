@@ -188,7 +188,7 @@ internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, strin
     {
         BasicProperties properties = RabbitMqWire.Copy(result.BasicProperties);
         IDictionary<string, object?> headers = properties.Headers!;
-        foreach (string key in headers.Keys.Where(static k => k.StartsWith("x-switchboard-dlq-", StringComparison.Ordinal) || k.StartsWith("x-death", StringComparison.Ordinal) || k.StartsWith("x-first-death", StringComparison.Ordinal) || k.StartsWith("x-last-death", StringComparison.Ordinal)).ToList())
+        foreach (string key in headers.Keys.Where(static k => DeadLetterHeaders.IsDeadLetterHeader(k) || k.StartsWith(RabbitMqWire.LegacyDeadLetterPrefix, StringComparison.Ordinal) || k.StartsWith("x-death", StringComparison.Ordinal) || k.StartsWith("x-first-death", StringComparison.Ordinal) || k.StartsWith("x-last-death", StringComparison.Ordinal)).ToList())
         {
             headers.Remove(key);
         }
@@ -211,23 +211,13 @@ internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, strin
 
     private DeadLetterMessage ToDeadLetter(BasicGetResult result)
     {
+        // Messages the broker dead-lettered itself (a quorum queue's delivery limit, a reject) carry its reason instead of ours.
         IReadOnlyBasicProperties properties = result.BasicProperties;
-        string reason = RabbitMqWire.GetString(properties, RabbitMqWire.DeadLetterReason)
-            ?? $"Dead-lettered by RabbitMQ ({RabbitMqWire.GetString(properties, "x-first-death-reason") ?? "unknown reason"}).";
-        long at = RabbitMqWire.GetLong(properties, RabbitMqWire.DeadLetterAt) ?? (properties.Timestamp.UnixTime * 1000);
-        return new DeadLetterMessage
-        {
-            Id = IdOf(result),
-            Message = RabbitMqWire.ToMessage(destination, properties, result.Body.ToArray()),
-            Reason = new DeadLetterReason(
-                reason,
-                NullIfEmpty(RabbitMqWire.GetString(properties, RabbitMqWire.DeadLetterExceptionType)),
-                NullIfEmpty(RabbitMqWire.GetString(properties, RabbitMqWire.DeadLetterExceptionDetails)),
-                (int)(RabbitMqWire.GetLong(properties, RabbitMqWire.DeadLetterAttempts) ?? 0)),
-            DeadLetteredAt = DateTimeOffset.FromUnixTimeMilliseconds(at),
-            ConsumerGroup = RabbitMqWire.GetString(properties, RabbitMqWire.DeadLetterGroup) ?? group,
-        };
+        return DeadLetterHeaders.Read(
+            IdOf(result),
+            RabbitMqWire.ToMessage(destination, properties, result.Body.ToArray()),
+            group,
+            $"Dead-lettered by RabbitMQ ({RabbitMqWire.GetString(properties, "x-first-death-reason") ?? "unknown reason"}).",
+            DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime));
     }
-
-    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

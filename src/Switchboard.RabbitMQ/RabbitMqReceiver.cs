@@ -19,11 +19,13 @@ internal sealed class RabbitMqReceiver : ITransportReceiver
     private readonly Channel<RabbitMqReceived> _deliveries = Channel.CreateUnbounded<RabbitMqReceived>(new UnboundedChannelOptions { SingleReader = true });
     // Acknowledgements come from several workers; one channel's frames are written one at a time.
     private readonly SemaphoreSlim _settleLock = new(1, 1);
+    private readonly TimeProvider _time;
     private IChannel? _channel;
     private int _disposed;
 
-    public RabbitMqReceiver(RabbitMqTransport transport, string destination, string group, string consumerName)
+    public RabbitMqReceiver(RabbitMqTransport transport, string destination, string group, string consumerName, TimeProvider time)
     {
+        _time = time;
         _transport = transport;
         _destination = destination;
         Group = group;
@@ -129,12 +131,12 @@ internal sealed class RabbitMqReceiver : ITransportReceiver
             BasicProperties properties = RabbitMqWire.Copy(received.Properties);
             IDictionary<string, object?> headers = properties.Headers!;
             headers.Remove(RabbitMqWire.Attempts);
-            headers[RabbitMqWire.DeadLetterReason] = reason.Reason;
-            headers[RabbitMqWire.DeadLetterExceptionType] = reason.ExceptionType ?? string.Empty;
-            headers[RabbitMqWire.DeadLetterExceptionDetails] = reason.ExceptionDetails ?? string.Empty;
-            headers[RabbitMqWire.DeadLetterAttempts] = (long)reason.Attempts;
-            headers[RabbitMqWire.DeadLetterAt] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            headers[RabbitMqWire.DeadLetterGroup] = Group;
+            // The core dead-letter headers (sb-dlq-*), the same on every transport.
+            foreach (KeyValuePair<string, string> header in DeadLetterHeaders.Add(EmptyHeaders, reason, _time.GetUtcNow(), Group))
+            {
+                headers[header.Key] = header.Value;
+            }
+
             headers[RabbitMqWire.Destination] = _destination;
             // The dead-letter entry's own id, for replay and delete; the message's id stays in its headers.
             properties.MessageId = Guid.NewGuid().ToString("N");
@@ -143,6 +145,8 @@ internal sealed class RabbitMqReceiver : ITransportReceiver
 
         await AckAsync(received.DeliveryTag, cancellationToken).ConfigureAwait(false);
     }
+
+    private static readonly Dictionary<string, string> EmptyHeaders = new(StringComparer.Ordinal);
 
     private Task OnReceivedAsync(object sender, BasicDeliverEventArgs delivery)
     {

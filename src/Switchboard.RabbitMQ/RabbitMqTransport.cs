@@ -49,6 +49,7 @@ public sealed partial class RabbitMqTransport : ITransport, ITransportInspector
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
             NetworkRecoveryInterval = TimeSpan.FromSeconds(1),
+            RequestedHeartbeat = Options.Heartbeat,
             ClientProvidedName = Options.ConnectionName,
         };
         _publishSlots = new PublishSlot[Options.PublishChannelPoolSize];
@@ -167,7 +168,7 @@ public sealed partial class RabbitMqTransport : ITransport, ITransportInspector
         await DeclareGroupAsync(options.Destination, options.ConsumerGroup, cancellationToken).ConfigureAwait(false);
         IConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
         ushort prefetch = Options.Prefetch ?? (ushort)Math.Clamp(options.Prefetch, 1, ushort.MaxValue);
-        RabbitMqReceiver receiver = new(this, options.Destination, options.ConsumerGroup, options.ConsumerName);
+        RabbitMqReceiver receiver = new(this, options.Destination, options.ConsumerGroup, options.ConsumerName, options.TimeProvider);
         await receiver.StartAsync(connection, prefetch, cancellationToken).ConfigureAwait(false);
         return receiver;
     }
@@ -235,6 +236,21 @@ public sealed partial class RabbitMqTransport : ITransport, ITransportInspector
     /// replaced by the next send that picks its slot.
     /// </remarks>
     internal async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PublishConfirmedAsync(exchange, routingKey, properties, body, messageId, cancellationToken).WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(
+                $"RabbitMQ did not confirm message '{messageId}' to exchange '{exchange}' within {Options.SendTimeout.TotalSeconds:0.###} s (RabbitMqTransportOptions.SendTimeout); " +
+                "it may or may not have been stored: send it again (the inbox removes the duplicate).",
+                ex);
+        }
+    }
+
+    private async Task PublishConfirmedAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, string messageId, CancellationToken cancellationToken)
     {
         IChannel channel = await GetPublishChannelAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -67,6 +67,23 @@ public sealed class RabbitMqTransportOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets how long a publish (a send, and the confirmed copy a retry or a dead letter makes) waits for the
+    /// broker's confirm before it fails with a <see cref="TimeoutException"/>. On a stalled network no confirm comes; the
+    /// sender hears so within this time, never a success without the confirm. A publish that timed out may still have been
+    /// stored: send it again (the inbox removes the duplicate).
+    /// </summary>
+    /// <value>The default value is 10 seconds.</value>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the AMQP heartbeat the client asks for: a connection that stays silent for about two heartbeats is
+    /// declared dead and recovered (automatic recovery reconnects and restores the consumers). It is what ends a stall the
+    /// network does not report.
+    /// </summary>
+    /// <value>The default value is 30 seconds (RabbitMQ's own default is 60).</value>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Checks the options and throws a clear exception for the first invalid one. The URI is never quoted.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
@@ -104,6 +121,16 @@ public sealed class RabbitMqTransportOptions
         if (PublishChannelPoolSize is < 1 or > 1024)
         {
             throw new ArgumentException($"RabbitMqTransportOptions.PublishChannelPoolSize must be between 1 and 1024 (it is {PublishChannelPoolSize}).", nameof(PublishChannelPoolSize));
+        }
+
+        if (SendTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"RabbitMqTransportOptions.SendTimeout must be positive (it is {SendTimeout}).", nameof(SendTimeout));
+        }
+
+        if (Heartbeat < TimeSpan.FromSeconds(1) || Heartbeat > TimeSpan.FromSeconds(ushort.MaxValue))
+        {
+            throw new ArgumentException($"RabbitMqTransportOptions.Heartbeat must be between 1 s and 18 h (it is {Heartbeat}).", nameof(Heartbeat));
         }
 
         if (HealthCheckTimeout <= TimeSpan.Zero)

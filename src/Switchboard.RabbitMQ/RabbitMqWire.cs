@@ -10,12 +10,8 @@ internal static class RabbitMqWire
 {
     /// <summary>Deliveries before this one (retries carried over by republishing), on a message in the delay or main queue.</summary>
     public const string Attempts = "x-switchboard-attempts";
-    public const string DeadLetterReason = "x-switchboard-dlq-reason";
-    public const string DeadLetterExceptionType = "x-switchboard-dlq-exception-type";
-    public const string DeadLetterExceptionDetails = "x-switchboard-dlq-exception-details";
-    public const string DeadLetterAttempts = "x-switchboard-dlq-attempts";
-    public const string DeadLetterAt = "x-switchboard-dlq-at";
-    public const string DeadLetterGroup = "x-switchboard-dlq-group";
+    /// <summary>The prefix of the dead-letter headers written before the schema moved to core (<see cref="DeadLetterHeaders"/>); removed on replay.</summary>
+    public const string LegacyDeadLetterPrefix = "x-switchboard-dlq-";
     public const string Destination = "x-switchboard-destination";
     public const string PartitionKey = "x-switchboard-partition-key";
 

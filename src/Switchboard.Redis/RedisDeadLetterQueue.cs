@@ -10,15 +10,15 @@ namespace Switchboard.Redis;
 /// </summary>
 internal sealed class RedisDeadLetterQueue(RedisTransport transport, string destination, string group) : IDeadLetterQueue, IDeadLetterBrowser
 {
-    // Atomic: the entry is copied back (without its dlq: fields) and deleted, or nothing happens; two replays of one id
-    // cannot both send it.
+    // Atomic: the entry is copied back (without its dead-letter headers, h:sb-dlq-*, nor the dlq:* fields of entries
+    // written before the schema moved to core) and deleted, or nothing happens; two replays of one id cannot both send it.
     private const string ReplayScript = """
         local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
         if #e == 0 then return 0 end
         local f = e[1][2]
         local out = {}
         for i = 1, #f, 2 do
-          if string.sub(f[i], 1, 4) ~= 'dlq:' then
+          if string.sub(f[i], 1, 4) ~= 'dlq:' and string.sub(f[i], 1, 9) ~= 'h:sb-dlq-' then
             out[#out + 1] = f[i]
             out[#out + 1] = f[i + 1]
           end
@@ -174,36 +174,5 @@ internal sealed class RedisDeadLetterQueue(RedisTransport transport, string dest
         => (await transport.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false)).GetDatabase();
 
     private DeadLetterMessage ToDeadLetter(StreamEntry entry)
-    {
-        string reason = string.Empty;
-        string? exceptionType = null;
-        string? details = null;
-        int attempts = 0;
-        long at = 0;
-        string consumerGroup = group;
-        foreach (NameValueEntry field in entry.Values)
-        {
-            switch (field.Name.ToString())
-            {
-                case RedisKeys.DeadLetterReason: reason = field.Value.ToString(); break;
-                case RedisKeys.DeadLetterExceptionType: exceptionType = NullIfEmpty(field.Value.ToString()); break;
-                case RedisKeys.DeadLetterExceptionDetails: details = NullIfEmpty(field.Value.ToString()); break;
-                case RedisKeys.DeadLetterAttempts: attempts = (int)field.Value; break;
-                case RedisKeys.DeadLetterAt: at = (long)field.Value; break;
-                case RedisKeys.DeadLetterGroup: consumerGroup = field.Value.ToString(); break;
-                default: break;
-            }
-        }
-
-        return new DeadLetterMessage
-        {
-            Id = entry.Id.ToString(),
-            Message = RedisKeys.ToMessage(destination, entry.Values),
-            Reason = new DeadLetterReason(reason, exceptionType, details, attempts),
-            DeadLetteredAt = DateTimeOffset.FromUnixTimeMilliseconds(at),
-            ConsumerGroup = consumerGroup,
-        };
-    }
-
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+        => DeadLetterHeaders.Read(entry.Id.ToString(), RedisKeys.ToMessage(destination, entry.Values), group);
 }

@@ -9,13 +9,6 @@ internal static class RedisKeys
     public const string Body = "body";
     public const string PartitionKey = "key";
     public const string HeaderPrefix = "h:";
-    public const string DeadLetterPrefix = "dlq:";
-    public const string DeadLetterReason = "dlq:reason";
-    public const string DeadLetterExceptionType = "dlq:exception-type";
-    public const string DeadLetterExceptionDetails = "dlq:exception-details";
-    public const string DeadLetterAttempts = "dlq:attempts";
-    public const string DeadLetterAt = "dlq:at";
-    public const string DeadLetterGroup = "dlq:group";
 
     /// <summary>The stream every consumer group of a destination reads.</summary>
     public static RedisKey Stream(string prefix, string destination) => $"{prefix}:{destination}";

@@ -23,11 +23,13 @@ internal sealed class RedisReceiver : ITransportReceiver
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _disposing = new();
     private readonly RedisChannel _notify;
+    private readonly TimeProvider _time;
     private long _lastClaim;
     private int _disposed;
 
-    public RedisReceiver(RedisTransport transport, IConnectionMultiplexer connection, string destination, string group, string consumer)
+    public RedisReceiver(RedisTransport transport, IConnectionMultiplexer connection, string destination, string group, string consumer, TimeProvider time)
     {
+        _time = time;
         _connection = connection;
         _db = connection.GetDatabase();
         _options = transport.Options;
@@ -93,16 +95,15 @@ internal sealed class RedisReceiver : ITransportReceiver
             return;
         }
 
-        NameValueEntry[] original = received.Entry.Values;
-        NameValueEntry[] fields = new NameValueEntry[original.Length + 6];
-        original.CopyTo(fields, 0);
-        int i = original.Length;
-        fields[i++] = new NameValueEntry(RedisKeys.DeadLetterReason, reason.Reason);
-        fields[i++] = new NameValueEntry(RedisKeys.DeadLetterExceptionType, reason.ExceptionType ?? string.Empty);
-        fields[i++] = new NameValueEntry(RedisKeys.DeadLetterExceptionDetails, reason.ExceptionDetails ?? string.Empty);
-        fields[i++] = new NameValueEntry(RedisKeys.DeadLetterAttempts, reason.Attempts);
-        fields[i++] = new NameValueEntry(RedisKeys.DeadLetterAt, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        fields[i] = new NameValueEntry(RedisKeys.DeadLetterGroup, Group);
+        // The original entry's fields with the core dead-letter headers (h:sb-dlq-*) added.
+        TransportMessage original = received.Message;
+        NameValueEntry[] fields = RedisKeys.ToFields(new TransportMessage
+        {
+            Destination = original.Destination,
+            Headers = DeadLetterHeaders.Add(original.Headers, reason, _time.GetUtcNow(), Group),
+            Body = original.Body,
+            PartitionKey = original.PartitionKey,
+        });
 
         // One transaction: the dead letter exists exactly when the entry is acknowledged.
         ITransaction transaction = _db.CreateTransaction();
@@ -143,7 +144,7 @@ internal sealed class RedisReceiver : ITransportReceiver
     {
         try
         {
-            await Task.Delay(delay, _disposing.Token).ConfigureAwait(false);
+            await Task.Delay(delay, _time, _disposing.Token).ConfigureAwait(false);
             // Claim only when idle at least as long as the delay: if another consumer reclaimed it meanwhile, it is theirs.
             long minIdle = Math.Max(0, (long)delay.TotalMilliseconds - 10);
             StreamEntry[] claimed = await _db.StreamClaimAsync(received.Stream, Group, Consumer, minIdle, [received.Entry.Id]).ConfigureAwait(false);
@@ -205,14 +206,14 @@ internal sealed class RedisReceiver : ITransportReceiver
 
     private bool ClaimDue()
     {
-        long now = Environment.TickCount64;
-        long interval = Math.Max(50, (long)(_options.ClaimMinIdleTime.TotalMilliseconds / 4));
-        if (now - Volatile.Read(ref _lastClaim) < interval)
+        long last = Volatile.Read(ref _lastClaim);
+        TimeSpan interval = TimeSpan.FromMilliseconds(Math.Max(50, _options.ClaimMinIdleTime.TotalMilliseconds / 4));
+        if (last != 0 && _time.GetElapsedTime(last) < interval)
         {
             return false;
         }
 
-        Volatile.Write(ref _lastClaim, now);
+        Volatile.Write(ref _lastClaim, _time.GetTimestamp());
         return true;
     }
 
@@ -291,7 +292,15 @@ internal sealed class RedisReceived(RedisReceiver receiver, RedisKey stream, Str
     {
         if (TrySettle())
         {
-            await receiver.AckAsync(this).WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await receiver.AckAsync(this).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Unsettle(); // the bus may try the acknowledgement again
+                throw;
+            }
         }
     }
 
@@ -310,9 +319,19 @@ internal sealed class RedisReceived(RedisReceiver receiver, RedisKey stream, Str
         ArgumentNullException.ThrowIfNull(reason);
         if (TrySettle())
         {
-            await receiver.DeadLetterAsync(this, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await receiver.DeadLetterAsync(this, reason).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Unsettle();
+                throw;
+            }
         }
     }
+
+    private void Unsettle() => Volatile.Write(ref _settled, 0);
 
     private bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
 }

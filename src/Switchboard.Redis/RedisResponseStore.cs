@@ -87,7 +87,8 @@ public sealed class RedisResponseStore : IResponseStore
         {
             await EnsureSubscribedAsync(connection, cancellationToken).ConfigureAwait(false);
             await CheckStoredAsync(connection, correlationId, waiter).ConfigureAwait(false);
-            StoredResponse response = await waiter.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            // A store shared by buses has no bus clock of its own: the caller's timeout runs on the system's.
+            StoredResponse response = await waiter.Task.WaitAsync(timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
             // Collected: the key is no longer needed.
             await connection.GetDatabase().KeyDeleteAsync(KeyPrefix + correlationId, CommandFlags.FireAndForget).ConfigureAwait(false);
             return response;

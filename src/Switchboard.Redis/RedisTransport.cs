@@ -79,14 +79,27 @@ public sealed partial class RedisTransport : ITransport, ITransportInspector
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        IConnectionMultiplexer connection = await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
-        IDatabase db = connection.GetDatabase();
-        await db.StreamAddAsync(
-            RedisKeys.Stream(Options.StreamPrefix, message.Destination),
-            RedisKeys.ToFields(message),
-            messageId: null,
-            maxLength: Options.StreamMaxLength,
-            useApproximateMaxLength: true).WaitAsync(cancellationToken).ConfigureAwait(false);
+        IConnectionMultiplexer connection;
+        try
+        {
+            connection = await _connecting.WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            IDatabase db = connection.GetDatabase();
+            await db.StreamAddAsync(
+                RedisKeys.Stream(Options.StreamPrefix, message.Destination),
+                RedisKeys.ToFields(message),
+                messageId: null,
+                maxLength: Options.StreamMaxLength,
+                useApproximateMaxLength: true).WaitAsync(Options.SendTimeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            // Covers StackExchange.Redis's own RedisTimeoutException too. The endpoint and options are not named.
+            throw new TimeoutException(
+                $"Redis did not confirm message '{message.MessageId}' to '{message.Destination}' within {Options.SendTimeout.TotalSeconds:0.###} s (RedisTransportOptions.SendTimeout); " +
+                "it may or may not have been stored: send it again (the inbox removes the duplicate).",
+                ex);
+        }
+
         // Wakes idle receivers now; a lost notification only costs one BlockTime.
         _notifiers.GetOrAdd(message.Destination, static (destination, state) => new SendNotifier(state.Connection.GetSubscriber(), RedisKeys.Notify(state.Prefix, destination)), (Connection: connection, Prefix: Options.StreamPrefix)).Signal();
     }
@@ -98,7 +111,7 @@ public sealed partial class RedisTransport : ITransport, ITransportInspector
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         IConnectionMultiplexer connection = await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
         string consumer = Options.ConsumerName is null ? options.ConsumerName : $"{Options.ConsumerName}-{options.ConsumerName}";
-        RedisReceiver receiver = new(this, connection, options.Destination, options.ConsumerGroup, consumer);
+        RedisReceiver receiver = new(this, connection, options.Destination, options.ConsumerGroup, consumer, options.TimeProvider);
         await receiver.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         return receiver;
     }

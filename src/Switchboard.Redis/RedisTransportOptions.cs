@@ -59,6 +59,15 @@ public sealed class RedisTransportOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Gets or sets how long a send waits for Redis to confirm its <c>XADD</c> before it fails with a
+    /// <see cref="TimeoutException"/>. On a stalled network nothing answers; the sender hears so within this time, never
+    /// a success without Redis's reply. A send that timed out may still have been stored: send it again (the inbox
+    /// removes the duplicate).
+    /// </summary>
+    /// <value>The default value is 5 seconds (StackExchange.Redis's own <c>asyncTimeout</c> default; set that lower in the connection string too).</value>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Checks the options and throws a clear exception for the first invalid one. The connection string is never quoted.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
@@ -91,6 +100,11 @@ public sealed class RedisTransportOptions
         if (HealthCheckTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"RedisTransportOptions.HealthCheckTimeout must be positive (it is {HealthCheckTimeout}).", nameof(HealthCheckTimeout));
+        }
+
+        if (SendTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"RedisTransportOptions.SendTimeout must be positive (it is {SendTimeout}).", nameof(SendTimeout));
         }
 
         if (StreamMaxLength is < 1)

@@ -47,7 +47,7 @@ internal sealed class SendNotifier(ISubscriber subscriber, RedisChannel channel)
 
     private async Task TrailingAsync()
     {
-        await Task.Delay(1).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromMilliseconds(1), TimeProvider.System).ConfigureAwait(false);
         lock (_gate)
         {
             // Sends that found _trailing set did so before this point: the publish below comes after each of them.

@@ -116,7 +116,8 @@ public sealed class EventSynchronizer : IDisposable
 
         try
         {
-            return await waiter.Completion.Task.WaitAsync(limit).ConfigureAwait(false);
+            // A test's patience is real time, whatever clock the bus under test runs on.
+            return await waiter.Completion.Task.WaitAsync(limit, TimeProvider.System).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -178,8 +178,10 @@ internal sealed partial class SwitchboardBus
     }
 
     /// <summary>
-    /// Starts one consumer for the bus's own queue (<c>ExecuteAsync</c> of types not routed elsewhere) and one for each
-    /// routed destination this bus has handlers for, all in the consumer group named after the bus.
+    /// Starts one consumer for the bus's own queue (<c>ExecuteAsync</c> of types not routed elsewhere) when the bus handles
+    /// such a type, and one for each routed destination this bus has handlers for, all in the consumer group named after the
+    /// bus. A bus that only publishes and sends starts none: it has nothing to receive (results come back through the
+    /// response store), and so nothing of it fails while the broker is away.
     /// </summary>
     private async Task StartConsumersAsync()
     {
@@ -188,7 +190,8 @@ internal sealed partial class SwitchboardBus
             outbox.Start();
         }
 
-        string[] destinations = [_runtime.EndpointName, .. _runtime.Router.ConsumedDestinations.Where(d => d != _runtime.EndpointName)];
+        bool ownQueue = _runtime.Router.Routes.Any(static r => r.Destination is null && r.Handlers.Length > 0);
+        string[] destinations = [.. ownQueue ? [_runtime.EndpointName] : Array.Empty<string>(), .. _runtime.Router.ConsumedDestinations.Where(d => d != _runtime.EndpointName)];
         foreach (string destination in destinations)
         {
             lock (_gate)
@@ -201,7 +204,7 @@ internal sealed partial class SwitchboardBus
 
             TransportConsumer consumer = new(
                 this,
-                new ReceiverOptions(destination, _runtime.Options.Name, $"{_runtime.Options.Name}-{Environment.ProcessId}-{MessageIds.New()[..8]}"));
+                new ReceiverOptions(destination, _runtime.Options.Name, $"{_runtime.Options.Name}-{Environment.ProcessId}-{MessageIds.New()[..8]}") { TimeProvider = _runtime.Time });
             await consumer.StartAsync(CancellationToken.None).ConfigureAwait(false);
             lock (_gate)
             {

@@ -16,6 +16,8 @@ public abstract record DomainEvent
     /// <summary>Gets the aggregate's version after this event; 0 when not versioned.</summary>
     public long AggregateVersion { get; init; }
 
+    // Created by application code, before any bus sees it: the system clock, unless the application sets it from its own TimeProvider.
+
     /// <summary>Gets the moment the event happened.</summary>
-    public DateTimeOffset OccurredAt { get; init; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset OccurredAt { get; init; } = TimeProvider.System.GetUtcNow();
 }

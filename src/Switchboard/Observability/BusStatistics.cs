@@ -48,4 +48,7 @@ public sealed record TransportStatistics
 
     /// <summary>Gets how many messages were moved to a dead-letter queue.</summary>
     public long DeadLettered { get; init; }
+
+    /// <summary>Gets how many messages were handled but could not be acknowledged (the broker did not take the acknowledgement, retried a few times); they stay unacknowledged and are delivered again.</summary>
+    public long AcknowledgementFailures { get; init; }
 }

@@ -50,6 +50,15 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Warning, "Inbox {Store}: the database is unreachable; message {MessageId} stays unacknowledged, trying again in {DelayMs} ms")]
     public static partial void InboxUnavailable(ILogger logger, string store, string messageId, long delayMs, Exception exception);
 
+    [LoggerMessage(60, LogLevel.Warning, "Message {MessageId} from {Destination} was handled, but acknowledging it failed (try {Try} of {Tries}); trying the acknowledgement again in {DelayMs} ms")]
+    public static partial void AcknowledgementRetrying(ILogger logger, string messageId, string destination, int @try, int tries, long delayMs, Exception exception);
+
+    [LoggerMessage(61, LogLevel.Error, "Message {MessageId} from {Destination} was handled, but the broker did not take its acknowledgement after {Tries} tries; it stays unacknowledged and will be delivered again (the inbox makes that delivery a no-op)")]
+    public static partial void AcknowledgementFailed(ILogger logger, string messageId, string destination, int tries, Exception exception);
+
+    [LoggerMessage(62, LogLevel.Warning, "The broker did not take the retry of message {MessageId} from {Destination}; it stays unsettled and will be delivered again")]
+    public static partial void RetryNotScheduled(ILogger logger, string messageId, string destination, Exception exception);
+
     [LoggerMessage(25, LogLevel.Information, "Outbox {Store}: dispatcher {Owner} started (schema version {Version})")]
     public static partial void OutboxStarted(ILogger logger, string store, string owner, int version);
 }

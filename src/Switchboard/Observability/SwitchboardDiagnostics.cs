@@ -49,6 +49,9 @@ public static class SwitchboardDiagnostics
     internal static readonly Counter<long> Retried = Meter.CreateCounter<long>(
         "switchboard.retried.messages", unit: "{message}", description: "Deliveries scheduled for a retry after a failure.");
 
+    internal static readonly Counter<long> AcknowledgementFailures = Meter.CreateCounter<long>(
+        "switchboard.acknowledgement.failures", unit: "{message}", description: "Messages handled successfully whose acknowledgement the broker did not take; left to be delivered again.");
+
     /// <summary>The attribute names used on spans and metrics.</summary>
     internal static class Tags
     {

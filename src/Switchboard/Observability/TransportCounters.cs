@@ -8,6 +8,7 @@ internal sealed class TransportCounters
     private long _acknowledged;
     private long _retried;
     private long _deadLettered;
+    private long _ackFailures;
 
     public void Sent() => Interlocked.Increment(ref _sent);
 
@@ -19,6 +20,8 @@ internal sealed class TransportCounters
 
     public void DeadLettered() => Interlocked.Increment(ref _deadLettered);
 
+    public void AcknowledgementFailed() => Interlocked.Increment(ref _ackFailures);
+
     public TransportStatistics Snapshot() => new()
     {
         Sent = Interlocked.Read(ref _sent),
@@ -26,5 +29,6 @@ internal sealed class TransportCounters
         Acknowledged = Interlocked.Read(ref _acknowledged),
         Retried = Interlocked.Read(ref _retried),
         DeadLettered = Interlocked.Read(ref _deadLettered),
+        AcknowledgementFailures = Interlocked.Read(ref _ackFailures),
     };
 }

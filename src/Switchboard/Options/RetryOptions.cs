@@ -26,19 +26,8 @@ public sealed class RetryOptions
     /// <summary>Returns the delay before the retry that follows delivery number <paramref name="attempt"/>.</summary>
     /// <param name="attempt">The delivery that failed, 1 for the first.</param>
     /// <returns>The delay.</returns>
-    public TimeSpan GetDelay(int attempt)
-    {
-        double factor = Math.Pow(BackoffFactor, Math.Max(0, attempt - 1));
-        double ms = Math.Min(InitialDelay.TotalMilliseconds * factor, MaxDelay.TotalMilliseconds);
-        if (Jitter)
-        {
-#pragma warning disable CA5394 // jitter is not security-sensitive
-            ms *= 0.8 + (Random.Shared.NextDouble() * 0.4);
-#pragma warning restore CA5394
-        }
-
-        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
-    }
+    /// <remarks>The bus's one back-off formula: <c>min(InitialDelay × BackoffFactor^(attempt − 1), MaxDelay)</c>, ±20 % with <see cref="Jitter"/>.</remarks>
+    public TimeSpan GetDelay(int attempt) => Backoff.Delay(InitialDelay, BackoffFactor, MaxDelay, attempt, Jitter);
 
     internal void Validate()
     {

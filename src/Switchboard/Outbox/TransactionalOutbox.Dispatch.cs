@@ -83,7 +83,7 @@ internal sealed partial class TransactionalOutbox
             {
                 // The database is unreachable (or a statement failed): back off, never give up the loop. Rows dispatched and
                 // not yet marked stay in 'unmarked' for the next claim.
-                TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(_options.PollInterval.TotalMilliseconds, 50 * Math.Pow(2, Math.Min(failures++, 10))));
+                TimeSpan delay = Backoff.Delay(TimeSpan.FromMilliseconds(50), 2, _options.PollInterval, ++failures, jitter: false);
                 Log.OutboxStoreFailed(_runtime.Logger, _store.Name, (long)delay.TotalMilliseconds, ex);
                 try
                 {

@@ -117,7 +117,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
                 catch (Exception ex)
                 {
                     // The broker is unreachable or the receiver broke: back off and try again, never give up the loop.
-                    TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
+                    TimeSpan delay = Backoff.Outage(failures++);
                     Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, (long)delay.TotalMilliseconds, ex);
                     try
                     {
@@ -183,55 +183,117 @@ internal sealed class TransportConsumer : IAsyncDisposable
         }
 
         using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
+        object? result;
         try
         {
-            object? result = await HandleAsync(decoded, message.MessageId).ConfigureAwait(false);
-            if (ReferenceEquals(result, Unsettled))
-            {
-                return; // stopping while the inbox's database is down: delivered again later
-            }
-
-            if (ReferenceEquals(result, Outbox.TransactionalOutbox.Duplicate))
-            {
-                // The inbox saw this id committed before: acknowledge without a second effect, and keep the first answer.
-                await received.AckAsync(aborting).ConfigureAwait(false);
-                _runtime.TransportCounters.Acknowledged();
-                return;
-            }
-
-            if (decoded.ReplyTo is not null)
-            {
-                await StoreResponseAsync(decoded.ReplyTo, _bus.CreateResponse(result), decoded.ResponseTtl).ConfigureAwait(false);
-            }
-
-            await received.AckAsync(aborting).ConfigureAwait(false);
-            _runtime.TransportCounters.Acknowledged();
+            result = await HandleAsync(decoded, message.MessageId).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborting.IsCancellationRequested)
         {
             // Shutdown ran out of time: leave the message unsettled so that the broker delivers it again.
+            return;
         }
         catch (Exception ex)
         {
             Exception cause = ex is AggregateException { InnerExceptions.Count: 1 } single ? single.InnerExceptions[0] : ex;
             activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
             RecordError($"{cause.GetType().Name}: {cause.Message}");
-            // A rejected message (invalid, say) fails the same way every time: dead-lettered at once, without retries.
-            if (received.DeliveryCount < _runtime.Options.Retry.MaxAttempts && cause is not MessageRejectedException)
+            await RetryOrDeadLetterAsync(received, decoded.ReplyTo, cause, aborting).ConfigureAwait(false);
+            return;
+        }
+
+        if (ReferenceEquals(result, Unsettled))
+        {
+            return; // stopping while the inbox's database is down: delivered again later
+        }
+
+        // A duplicate (the inbox saw this id committed before) is acknowledged without a second effect, keeping the first answer.
+        if (!ReferenceEquals(result, Outbox.TransactionalOutbox.Duplicate) && decoded.ReplyTo is not null)
+        {
+            await StoreResponseAsync(decoded.ReplyTo, _bus.CreateResponse(result), decoded.ResponseTtl).ConfigureAwait(false);
+        }
+
+        // From here on the handlers have succeeded: whatever the acknowledgement does, it is not a handler failure.
+        await AcknowledgeAsync(received, aborting).ConfigureAwait(false);
+    }
+
+    /// <summary>How many times an acknowledgement is tried before the message is left to be delivered again.</summary>
+    internal const int AcknowledgementTries = 3;
+
+    /// <summary>
+    /// Acknowledges a message whose handlers succeeded. When the broker does not take the acknowledgement (the connection
+    /// broke), it is tried again a few times with the outage back-off; after that the message is left unacknowledged, to be
+    /// delivered again (the inbox makes that delivery a no-op). Never counted as a handler failure, never spends an attempt.
+    /// </summary>
+    private async Task AcknowledgeAsync(ReceivedMessage received, CancellationToken aborting)
+    {
+        for (int @try = 1; ; @try++)
+        {
+            try
             {
-                TimeSpan delay = _runtime.Options.Retry.GetDelay(received.DeliveryCount);
-                Log.Retrying(_runtime.Logger, message.MessageId, message.Destination, received.DeliveryCount, (long)delay.TotalMilliseconds, cause);
-                await SettleSafelyAsync(() => received.RetryAsync(delay, aborting)).ConfigureAwait(false);
-                _runtime.TransportCounters.Retried();
-                if (SwitchboardDiagnostics.Retried.Enabled)
+                await received.AckAsync(aborting).ConfigureAwait(false);
+                _runtime.TransportCounters.Acknowledged();
+                return;
+            }
+            catch (OperationCanceledException) when (aborting.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (@try < AcknowledgementTries)
+            {
+                TimeSpan delay = Backoff.Outage(@try - 1);
+                Log.AcknowledgementRetrying(_runtime.Logger, received.Message.MessageId, received.Message.Destination, @try, AcknowledgementTries, (long)delay.TotalMilliseconds, ex);
+                try
                 {
-                    SwitchboardDiagnostics.Retried.Add(1);
+                    await Task.Delay(delay, _runtime.Time, aborting).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
                 }
             }
-            else
+            catch (Exception ex)
             {
-                await DeadLetterAsync(received, DeadLetterReason.FromException(cause, received.DeliveryCount), decoded.ReplyTo, aborting).ConfigureAwait(false);
+                Log.AcknowledgementFailed(_runtime.Logger, received.Message.MessageId, received.Message.Destination, AcknowledgementTries, ex);
+                _runtime.TransportCounters.AcknowledgementFailed();
+                if (SwitchboardDiagnostics.AcknowledgementFailures.Enabled)
+                {
+                    SwitchboardDiagnostics.AcknowledgementFailures.Add(1, new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name));
+                }
+
+                return;
             }
+        }
+    }
+
+    /// <summary>A handler failed: schedule a retry after the back-off, or dead-letter once the attempts are spent.</summary>
+    private async Task RetryOrDeadLetterAsync(ReceivedMessage received, string? replyTo, Exception cause, CancellationToken aborting)
+    {
+        TransportMessage message = received.Message;
+        // A rejected message (invalid, say) fails the same way every time: dead-lettered at once, without retries.
+        if (received.DeliveryCount >= _runtime.Options.Retry.MaxAttempts || cause is MessageRejectedException)
+        {
+            await DeadLetterAsync(received, DeadLetterReason.FromException(cause, received.DeliveryCount), replyTo, aborting).ConfigureAwait(false);
+            return;
+        }
+
+        TimeSpan delay = _runtime.Options.Retry.GetDelay(received.DeliveryCount);
+        Log.Retrying(_runtime.Logger, message.MessageId, message.Destination, received.DeliveryCount, (long)delay.TotalMilliseconds, cause);
+        try
+        {
+            await received.RetryAsync(delay, aborting).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Not scheduled, so not counted: the message stays unsettled and the broker delivers it again.
+            Log.RetryNotScheduled(_runtime.Logger, message.MessageId, message.Destination, ex);
+            return;
+        }
+
+        _runtime.TransportCounters.Retried();
+        if (SwitchboardDiagnostics.Retried.Enabled)
+        {
+            SwitchboardDiagnostics.Retried.Add(1, new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name));
         }
     }
 
@@ -253,7 +315,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
             }
             catch (Outbox.InboxUnavailableException ex)
             {
-                TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(5000, 100 * Math.Pow(2, Math.Min(failures++, 6))));
+                TimeSpan delay = Backoff.Outage(failures++);
                 Log.InboxUnavailable(_runtime.Logger, _bus.Outbox?.Store.Name ?? "-", messageId, (long)delay.TotalMilliseconds, ex);
                 try
                 {

@@ -32,4 +32,10 @@ public sealed record ReceiverOptions(string Destination, string ConsumerGroup, s
 {
     /// <summary>Gets how many messages the broker may hand this consumer before it acknowledges any. The default value is 16.</summary>
     public int Prefetch { get; init; } = 16;
+
+    /// <summary>
+    /// Gets the bus's clock: a receiver dates dead letters and waits out retry delays with it, never with the system clock
+    /// directly, so that tests can move time. The default value is <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 }

@@ -71,7 +71,9 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         })));
 
         await Waiting.UntilAsync(() => handled.Count == total, TimeSpan.FromSeconds(90), () => $"{handled.Count} of {total} handled");
-        await Task.Delay(300); // a second delivery would show up now
+        // Deterministic: a row is marked dispatched only after its handler succeeded, and a marked row is never claimed again;
+        // once none is pending, no second delivery can come.
+        await Waiting.UntilAsync(() => store.CountAsync().AsTask().GetAwaiter().GetResult().Pending == 0, TimeSpan.FromSeconds(30), () => "rows still pending");
         Assert.Equal(total, handled.Count);
         Assert.All(handled, pair => Assert.Equal(1, pair.Value));
         Assert.Equal(writers * keysPerWriter, order.Count);

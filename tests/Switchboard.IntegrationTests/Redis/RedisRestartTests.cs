@@ -101,7 +101,7 @@ public sealed class RedisRestartTests
                 await bus.PublishAsync(message);
                 return;
             }
-            catch (RedisException) when (DateTime.UtcNow < deadline)
+            catch (Exception ex) when ((ex is RedisException or TimeoutException) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(100);
             }
