@@ -15,6 +15,7 @@ namespace Switchboard.AmazonSqs;
 internal sealed class SqsReceiver : ITransportReceiver
 {
     private readonly SqsTransport _transport;
+    private readonly TimeProvider _time;
     private readonly string _destination;
     private readonly string _group;
     private readonly bool _fifo;
@@ -31,8 +32,9 @@ internal sealed class SqsReceiver : ITransportReceiver
     private SqsQueue _queue;
     private int _disposed;
 
-    public SqsReceiver(SqsTransport transport, SqsQueue queue, string destination, string group)
+    public SqsReceiver(SqsTransport transport, SqsQueue queue, string destination, string group, TimeProvider time)
     {
+        _time = time;
         _transport = transport;
         _queue = queue;
         _destination = destination;
@@ -136,7 +138,7 @@ internal sealed class SqsReceiver : ITransportReceiver
         if (delay > TimeSpan.Zero && delay < TimeSpan.FromSeconds(1))
         {
             // SQS counts visibility in whole seconds: a shorter delay is waited here, the message still leased.
-            await Task.Delay(delay, _life.Token).ConfigureAwait(false);
+            await Task.Delay(delay, _time, _life.Token).ConfigureAwait(false);
             delay = TimeSpan.Zero;
         }
 
@@ -151,7 +153,7 @@ internal sealed class SqsReceiver : ITransportReceiver
             _visibility.Release();
         }
 
-        TimeSpan held = DateTimeOffset.UtcNow - received.ReceivedAt;
+        TimeSpan held = _time.GetUtcNow() - received.ReceivedAt;
         TimeSpan longest = SqsTransportOptions.MaxVisibility - held - TimeSpan.FromSeconds(1);
         TimeSpan visibility = delay < longest ? delay : (longest > TimeSpan.Zero ? longest : TimeSpan.Zero);
         try
@@ -179,7 +181,7 @@ internal sealed class SqsReceiver : ITransportReceiver
             if (_transport.Options.DeadLetterEnabled)
             {
                 SqsQueue dlq = await _transport.GetDeadLetterQueueAsync(_destination, _group, CancellationToken.None).ConfigureAwait(false);
-                Dictionary<string, string> headers = SqsWire.DeadLetterHeaders(reason, _destination, _group, DateTimeOffset.UtcNow);
+                Dictionary<string, string> headers = SqsWire.DeadLetterHeaders(reason, _destination, _group, _time.GetUtcNow());
                 SqsWire.Encoded encoded = SqsWire.Encode(received.Message, headers);
                 // A dead-letter entry's own dedup id: a message replayed and failed again must not be taken for a duplicate.
                 string entryId = Guid.NewGuid().ToString("N");
@@ -234,7 +236,7 @@ internal sealed class SqsReceiver : ITransportReceiver
             return;
         }
 
-        DateTimeOffset now = DateTimeOffset.UtcNow;
+        DateTimeOffset now = _time.GetUtcNow();
         lock (_lock)
         {
             foreach (Message message in messages)
@@ -322,8 +324,8 @@ internal sealed class SqsReceiver : ITransportReceiver
         CancellationToken life = _life.Token;
         while (!life.IsCancellationRequested)
         {
-            await Task.Delay(tick, life).ConfigureAwait(false);
-            DateTimeOffset now = DateTimeOffset.UtcNow;
+            await Task.Delay(tick, _time, life).ConfigureAwait(false);
+            DateTimeOffset now = _time.GetUtcNow();
             List<SqsReceived> extend = [];
             foreach (SqsReceived received in _leased.Keys)
             {

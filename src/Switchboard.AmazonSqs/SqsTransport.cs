@@ -162,7 +162,7 @@ public sealed class SqsTransport : ITransport
         ArgumentNullException.ThrowIfNull(options);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         SqsQueue queue = await GetGroupQueueAsync(options.Destination, options.ConsumerGroup, cancellationToken).ConfigureAwait(false);
-        return new SqsReceiver(this, queue, options.Destination, options.ConsumerGroup);
+        return new SqsReceiver(this, queue, options.Destination, options.ConsumerGroup, options.TimeProvider);
     }
 
     /// <inheritdoc />
@@ -318,7 +318,7 @@ public sealed class SqsTransport : ITransport
 
     private async Task<IReadOnlyList<SqsQueue>> GetGroupQueuesAsync(string destination, CancellationToken cancellationToken)
     {
-        DateTimeOffset now = DateTimeOffset.UtcNow;
+        DateTimeOffset now = TimeProvider.System.GetUtcNow();
         if (!_groups.TryGetValue(destination, out GroupList? list) || list.ExpiresAt <= now || list.Queues.IsFaulted || list.Queues.IsCanceled)
         {
             GroupList fresh = new(ListGroupQueuesAsync(destination), now + Options.GroupDiscoveryInterval);
@@ -333,7 +333,7 @@ public sealed class SqsTransport : ITransport
             queues = await ListGroupQueuesAsync(destination).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (queues.Count > 0)
             {
-                _groups[destination] = new GroupList(Task.FromResult(queues), DateTimeOffset.UtcNow + Options.GroupDiscoveryInterval);
+                _groups[destination] = new GroupList(Task.FromResult(queues), TimeProvider.System.GetUtcNow() + Options.GroupDiscoveryInterval);
             }
         }
 
