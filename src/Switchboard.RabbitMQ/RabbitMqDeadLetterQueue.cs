@@ -1,3 +1,4 @@
+using RabbitMQ.Client.Exceptions;
 using RabbitMQ.Client;
 using Switchboard.Operations;
 using Switchboard.Transport;
@@ -51,6 +52,10 @@ internal sealed class RabbitMqDeadLetterQueue(RabbitMqTransport transport, strin
         {
             QueueDeclareOk ok = await channel.QueueDeclarePassiveAsync(_queue, cancellationToken).ConfigureAwait(false);
             return ok.MessageCount;
+        }
+        catch (OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return 0; // no dead-letter queue yet: nothing was ever dead-lettered here
         }
         finally
         {
