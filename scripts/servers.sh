@@ -37,7 +37,8 @@ POSTGRES_PASSWORD="switchboard"
 POSTGRES_DB="switchboard"
 # Kafka: librdkafka's mock cluster (no Apache Kafka can be installed here: no Debian package, no JVM artifacts), hosted by
 # tests/Switchboard.KafkaMockBroker in a process of its own on 127.0.0.1, on a port the OS picks. The bootstrap address is
-# written to $KAFKA_DIR/bootstrap; scripts/test.sh exports it as SWITCHBOARD_KAFKA. What the mock does and does not do is
+# written to $KAFKA_DIR/bootstrap; scripts/test.sh exports it as SWITCHBOARD_KAFKA, and the control directory (where tests
+# ask for topics with a given partition count: the mock has no CreateTopics API) as SWITCHBOARD_KAFKA_CONTROL. What the mock does and does not do is
 # in docs/transports/kafka.md.
 KAFKA_DIR="$STATE_DIR/kafka"
 APT_UPDATED=0
@@ -319,7 +320,7 @@ start_kafka() {
     return 1
   fi
   nohup dotnet "$KAFKA_DIR/bin/Switchboard.KafkaMockBroker.dll" --bootstrap-file "$KAFKA_DIR/bootstrap" \
-    >"$KAFKA_DIR/broker.log" 2>&1 &
+    --control-dir "$KAFKA_DIR/control" >"$KAFKA_DIR/broker.log" 2>&1 &
   echo $! >"$KAFKA_DIR/broker.pid"
   for _ in $(seq 1 100); do
     if [ -s "$KAFKA_DIR/bootstrap" ]; then

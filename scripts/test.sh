@@ -23,7 +23,7 @@ export SWITCHBOARD_RABBITMQ="amqp://guest:guest@127.0.0.1:${SWITCHBOARD_RABBITMQ
 # scripts/servers.sh starts a throwaway PostgreSQL cluster on this loopback port (Npgsql connection string).
 export SWITCHBOARD_POSTGRES="Host=127.0.0.1;Port=${SWITCHBOARD_POSTGRES_PORT:-5433};Username=switchboard;Password=switchboard;Database=switchboard"
 # scripts/servers.sh starts librdkafka's mock cluster on a loopback port the OS picks and writes its bootstrap address here.
-export SWITCHBOARD_KAFKA="$(cat .servers/kafka/bootstrap 2>/dev/null)"
+export SWITCHBOARD_KAFKA="$(cat .servers/kafka/bootstrap 2>/dev/null)" SWITCHBOARD_KAFKA_CONTROL="$PWD/.servers/kafka/control"
 
 dotnet test Switchboard.slnx \
   --configuration Release \

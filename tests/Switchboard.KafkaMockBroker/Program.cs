@@ -3,11 +3,15 @@ using System.Text;
 
 // Hosts librdkafka's mock cluster: a Kafka-protocol broker (produce, fetch, metadata, consumer groups, offsets) living in
 // the client library, bound to 127.0.0.1 on ports the OS picks. It prints its bootstrap address and, with --bootstrap-file,
-// writes it there; then it lives until it is killed (SIGTERM/SIGINT end it cleanly). Usage:
-//   Switchboard.KafkaMockBroker [--brokers N] [--initial-rebalance-delay-ms N] [--bootstrap-file PATH]
+// writes it there; then it lives until it is killed (SIGTERM/SIGINT end it cleanly).
+// The mock has no CreateTopics API (topics are created on first use with 4 partitions). A test that needs a topic with
+// another partition count writes a file `<name>.topic` holding `<topic> <partitions>` into the control directory; the host
+// creates the topic through the mock's own API and deletes the file. Usage:
+//   Switchboard.KafkaMockBroker [--brokers N] [--initial-rebalance-delay-ms N] [--bootstrap-file PATH] [--control-dir DIR]
 int brokers = 1;
 int rebalanceDelayMs = 100;
 string? bootstrapFile = null;
+string? controlDir = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -17,6 +21,9 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--initial-rebalance-delay-ms":
             rebalanceDelayMs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
+            break;
+        case "--control-dir":
+            controlDir = args[++i];
             break;
         case "--bootstrap-file":
             bootstrapFile = args[++i];
@@ -63,7 +70,30 @@ Console.Out.Flush();
 using ManualResetEventSlim stop = new();
 using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
 using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-stop.Wait();
+if (controlDir is null)
+{
+    stop.Wait();
+}
+else
+{
+    Directory.CreateDirectory(controlDir);
+    while (!stop.Wait(TimeSpan.FromMilliseconds(20)))
+    {
+        foreach (string request in Directory.GetFiles(controlDir, "*.topic"))
+        {
+            string[] parts = File.ReadAllText(request).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            int created = parts.Length == 2 ? Native.rd_kafka_mock_topic_create(cluster, parts[0], int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), 1) : -1;
+            if (created != 0)
+            {
+                Console.Error.WriteLine($"creating topic from {Path.GetFileName(request)} failed: {created}");
+                File.Move(request, request + ".failed", overwrite: true);
+                continue;
+            }
+
+            File.Delete(request);
+        }
+    }
+}
 Native.rd_kafka_mock_cluster_destroy(cluster);
 Native.rd_kafka_destroy(handle);
 return 0;
@@ -119,6 +149,9 @@ internal static partial class Native
 
     [DllImport(Library)]
     internal static extern IntPtr rd_kafka_mock_cluster_bootstraps(IntPtr cluster);
+
+    [DllImport(Library, CharSet = CharSet.Ansi, BestFitMapping = false)]
+    internal static extern int rd_kafka_mock_topic_create(IntPtr cluster, string topic, int partitions, int replicationFactor);
 
     [DllImport(Library)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
