@@ -2,6 +2,7 @@ using System.Data.Common;
 using Switchboard;
 using Switchboard.IntegrationTests.Worker;
 using Switchboard.Outbox;
+using Switchboard.Kafka;
 using Switchboard.Redis;
 
 // A child process the integration tests start and kill for real. The first argument picks the mode:
@@ -11,6 +12,10 @@ using Switchboard.Redis;
 //   outbox-sent <store> <connection string> <space> <redis> <stream prefix> <destination> <message id>
 //       the same, with a dispatcher that sends to Redis through a transport that prints "sent <id>" once Redis confirmed the
 //       message and then hangs: killed after the dispatch, before the row is marked dispatched.
+//   kafka <bootstrap servers> <topic prefix> <destination> <group>
+//       consumes "worker.account-changed" messages (keyed by account) in the group; prints "handled <id>" after each, except
+//       that a message whose id starts with "hang" prints "handling <id>" and hangs: the Kafka fault tests kill this process
+//       with records of several keys completed out of order around the hung one.
 //   <redis connection string> <stream prefix> <destination> <group>   (no mode: the Redis killed-consumer test)
 //       consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that
 //       the test can kill this process while the message is in flight, unacknowledged.
@@ -19,6 +24,7 @@ return args switch
     ["outbox-commit", string store, string connectionString, string space, string id] => await CommitThenHangAsync(store, connectionString, space, id),
     ["outbox-sent", string store, string connectionString, string space, string redis, string prefix, string destination, string id]
         => await SendThenHangAsync(store, connectionString, space, redis, prefix, destination, id),
+    ["kafka", string bootstrap, string prefix, string destination, string group] => await ConsumeKafkaAsync(bootstrap, prefix, destination, group),
     [string redis, string prefix, string destination, string group] when !redis.StartsWith("outbox-", StringComparison.Ordinal)
         => await ConsumeThenHangAsync(redis, prefix, destination, group),
     _ => Usage(),
@@ -96,4 +102,42 @@ static async Task<int> ConsumeThenHangAsync(string redis, string prefix, string 
     return 0;
 }
 
+static async Task<int> ConsumeKafkaAsync(string bootstrap, string prefix, string destination, string group)
+{
+    KafkaTransportOptions options = new()
+    {
+        BootstrapServers = bootstrap,
+        TopicPrefix = prefix,
+        CreateTopics = false,
+        Linger = TimeSpan.FromMilliseconds(1),
+        SessionTimeout = TimeSpan.FromSeconds(2),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(250),
+        MaxPollInterval = TimeSpan.FromSeconds(30),
+        CommitInterval = TimeSpan.FromMilliseconds(100),
+    };
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => { o.Name = group; o.ConsumerConcurrency = 4; })
+        .UseKafka(options)
+        .AddMessageType<WorkerAccountChanged>("worker.account-changed")
+        .RouteToTransport<WorkerAccountChanged>(destination)
+        .Handle<WorkerAccountChanged>(async (e, ct) =>
+        {
+            if (e.Id.StartsWith("hang", StringComparison.Ordinal))
+            {
+                Console.WriteLine($"handling {e.Id}");
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            Console.WriteLine($"handled {e.Id}");
+        }));
+
+    // Consumers start with the bus; the group is joined in the background (records are read from the group's start, so a
+    // message published before the join completes is not missed).
+    Console.WriteLine("ready");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
 internal sealed record WorkerOrderPlaced(string Id);
+
+internal sealed record WorkerAccountChanged(string Id) : DomainEvent;

@@ -23,7 +23,7 @@ public static class KafkaServer
         BootstrapServers = BootstrapServers,
         TopicPrefix = prefix,
         Linger = TimeSpan.FromMilliseconds(1),
-        SessionTimeout = TimeSpan.FromSeconds(3),
+        SessionTimeout = TimeSpan.FromSeconds(2),
         HeartbeatInterval = TimeSpan.FromMilliseconds(250),
         MaxPollInterval = TimeSpan.FromSeconds(30),
         CommitInterval = TimeSpan.FromMilliseconds(100),
