@@ -68,6 +68,9 @@ public sealed class RabbitMqTransport : ITransport
 
     internal RabbitMqTransportOptions Options { get; }
 
+    /// <summary>Gets the state of the connection to RabbitMQ: outages are counted on the <c>Switchboard</c> meter and reported by <see cref="RabbitMqHealthCheck"/>.</summary>
+    public ConnectionMonitor ConnectionMonitor { get; } = new("rabbitmq");
+
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Gets the queues this transport declared (tests delete them afterwards).</summary>
@@ -375,7 +378,7 @@ public sealed class RabbitMqTransport : ITransport
         try
         {
             IConnection connection = await _factory.CreateConnectionAsync().ConfigureAwait(false);
-            RabbitMqDiagnostics.Observe(connection);
+            Observe(connection, ConnectionMonitor);
             return connection;
         }
         catch (BrokerUnreachableException ex)
@@ -383,6 +386,25 @@ public sealed class RabbitMqTransport : ITransport
             // The host and port only: the URI carries the credentials.
             throw new InvalidOperationException($"RabbitMQ at {Options.Uri!.Host}:{Options.Uri.Port} is unreachable ({ex.InnerException?.GetType().Name ?? ex.GetType().Name}); the next call tries again.", ex);
         }
+    }
+
+    /// <summary>Reports the connection's outages; closing it on purpose is not one.</summary>
+    private static void Observe(IConnection connection, ConnectionMonitor monitor)
+    {
+        connection.ConnectionShutdownAsync += (_, e) =>
+        {
+            if (e.Initiator != ShutdownInitiator.Application)
+            {
+                monitor.ReportLost(e.Cause as Exception ?? e.Exception);
+            }
+
+            return Task.CompletedTask;
+        };
+        connection.RecoverySucceededAsync += (_, _) =>
+        {
+            monitor.ReportRestored();
+            return Task.CompletedTask;
+        };
     }
 
     /// <summary>One shared confirm channel, opened on first use and replaced when it closed.</summary>

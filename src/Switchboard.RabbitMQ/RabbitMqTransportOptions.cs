@@ -63,6 +63,10 @@ public sealed class RabbitMqTransportOptions
     /// <value>The default value is <c>switchboard</c>.</value>
     public string ConnectionName { get; set; } = "switchboard";
 
+    /// <summary>Gets or sets how long <see cref="RabbitMqHealthCheck"/> waits for the broker (opening and closing a channel) before it reports it unhealthy (a stalled network answers nothing).</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Checks the options and throws a clear exception for the first invalid one. The URI is never quoted.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
@@ -100,6 +104,11 @@ public sealed class RabbitMqTransportOptions
         if (PublishChannelPoolSize is < 1 or > 1024)
         {
             throw new ArgumentException($"RabbitMqTransportOptions.PublishChannelPoolSize must be between 1 and 1024 (it is {PublishChannelPoolSize}).", nameof(PublishChannelPoolSize));
+        }
+
+        if (HealthCheckTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"RabbitMqTransportOptions.HealthCheckTimeout must be positive (it is {HealthCheckTimeout}).", nameof(HealthCheckTimeout));
         }
 
         if (string.IsNullOrWhiteSpace(ConnectionName))

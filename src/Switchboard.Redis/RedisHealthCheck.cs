@@ -1,31 +1,41 @@
+using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;
+using Switchboard.Transport;
 
 namespace Switchboard.Redis;
 
-/// <summary>Reports whether the Redis behind a <see cref="RedisTransport"/> answers <c>PING</c>, and how fast. The connection string is never reported.</summary>
-/// <param name="transport">The transport to check.</param>
-public sealed class RedisHealthCheck(RedisTransport transport) : IHealthCheck
+/// <summary>
+/// Reports whether the Redis behind a <see cref="RedisTransport"/> is reachable: unhealthy while the transport's
+/// <see cref="RedisTransport.ConnectionMonitor"/> reports an outage, or when Redis does not answer <c>PING</c> within
+/// <see cref="RedisTransportOptions.HealthCheckTimeout"/> (the core <see cref="ConnectionHealthCheck"/>). The connection
+/// string is never reported.
+/// </summary>
+public sealed class RedisHealthCheck : IHealthCheck
 {
-    /// <inheritdoc />
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    private readonly ConnectionHealthCheck _check;
+
+    /// <summary>Creates the check.</summary>
+    /// <param name="transport">The transport to check.</param>
+    public RedisHealthCheck(RedisTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        try
-        {
-            IConnectionMultiplexer connection = await transport.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!connection.IsConnected)
-            {
-                return new HealthCheckResult(context?.Registration?.FailureStatus ?? HealthStatus.Unhealthy, "Redis is not connected; the transport is reconnecting.");
-            }
+        _check = new ConnectionHealthCheck(transport.ConnectionMonitor, ct => PingAsync(transport, ct), transport.Options.HealthCheckTimeout);
+    }
 
-            TimeSpan latency = await connection.GetDatabase().PingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy($"Redis answered PING in {latency.TotalMilliseconds:0.###} ms.");
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+    /// <inheritdoc />
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        => _check.CheckHealthAsync(context, cancellationToken);
+
+    private static async Task<string> PingAsync(RedisTransport transport, CancellationToken cancellationToken)
+    {
+        IConnectionMultiplexer connection = await transport.GetConnectionAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!connection.IsConnected)
         {
-            // The exception's type only: StackExchange.Redis messages can name endpoints and options.
-            return new HealthCheckResult(context?.Registration?.FailureStatus ?? HealthStatus.Unhealthy, $"Redis did not answer PING ({ex.GetType().Name}).");
+            throw new InvalidOperationException("Redis is not connected; the transport is reconnecting.");
         }
+
+        TimeSpan latency = await connection.GetDatabase().PingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        return string.Create(CultureInfo.InvariantCulture, $"Redis answered PING in {latency.TotalMilliseconds:0.###} ms.");
     }
 }

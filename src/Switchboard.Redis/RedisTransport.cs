@@ -53,6 +53,7 @@ public sealed class RedisTransport : ITransport
         copy.ConnectionString ??= "unused";
         copy.Validate();
         Options = copy;
+        Observe(connection, ConnectionMonitor);
         _connecting = Task.FromResult(connection);
     }
 
@@ -64,6 +65,9 @@ public sealed class RedisTransport : ITransport
     public TransportCapabilities Capabilities => TransportCapabilities.Durable;
 
     internal RedisTransportOptions Options { get; }
+
+    /// <summary>Gets the state of the connection to Redis: outages are counted on the <c>Switchboard</c> meter and reported by <see cref="RedisHealthCheck"/>.</summary>
+    public ConnectionMonitor ConnectionMonitor { get; } = new("redis");
 
     /// <summary>Returns the transport's connection, once it is established.</summary>
     /// <returns>The connection.</returns>
@@ -157,11 +161,30 @@ public sealed class RedisTransport : ITransport
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
+    private async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
         IConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-        RedisDiagnostics.Observe(connection);
+        Observe(connection, ConnectionMonitor);
         return connection;
+    }
+
+    /// <summary>Reports the outages of the interactive link only (the subscription link breaks with it), so one outage counts once.</summary>
+    private static void Observe(IConnectionMultiplexer connection, ConnectionMonitor monitor)
+    {
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                monitor.ReportLost(e.Exception);
+            }
+        };
+        connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive)
+            {
+                monitor.ReportRestored();
+            }
+        };
     }
 }
 

@@ -55,6 +55,10 @@ public sealed class RedisTransportOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool DeadLetterEnabled { get; set; } = true;
 
+    /// <summary>Gets or sets how long <see cref="RedisHealthCheck"/> waits for <c>PING</c> before it reports Redis unhealthy (a stalled network answers nothing).</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Checks the options and throws a clear exception for the first invalid one. The connection string is never quoted.</summary>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public void Validate()
@@ -82,6 +86,11 @@ public sealed class RedisTransportOptions
         if (ClaimMinIdleTime < TimeSpan.FromMilliseconds(100))
         {
             throw new ArgumentException($"RedisTransportOptions.ClaimMinIdleTime must be at least 100 ms (it is {ClaimMinIdleTime}): shorter, and messages still being handled are delivered twice.", nameof(ClaimMinIdleTime));
+        }
+
+        if (HealthCheckTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"RedisTransportOptions.HealthCheckTimeout must be positive (it is {HealthCheckTimeout}).", nameof(HealthCheckTimeout));
         }
 
         if (StreamMaxLength is < 1)

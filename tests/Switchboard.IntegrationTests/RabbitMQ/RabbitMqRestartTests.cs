@@ -19,14 +19,19 @@ public sealed class RabbitMqRestartTests
         using MeterListener listener = new();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.rabbitmq.connection.", StringComparison.Ordinal))
+            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.connection.", StringComparison.Ordinal))
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            if (instrument.Name.EndsWith(".failures", StringComparison.Ordinal))
+            if (!HasTag(tags, "messaging.system", "rabbitmq"))
+            {
+                return;
+            }
+
+            if (instrument.Name == Switchboard.Transport.ConnectionMonitor.FailuresInstrument)
             {
                 Interlocked.Add(ref failures, value);
             }
@@ -105,5 +110,18 @@ public sealed class RabbitMqRestartTests
                 await Task.Delay(100);
             }
         }
+    }
+
+    private static bool HasTag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name, string value)
+    {
+        foreach (KeyValuePair<string, object?> tag in tags)
+        {
+            if (tag.Key == name && Equals(tag.Value, value))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -18,14 +18,19 @@ public sealed class RedisRestartTests
         using MeterListener listener = new();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.redis.connection.", StringComparison.Ordinal))
+            if (instrument.Meter.Name == SwitchboardDiagnostics.MeterName && instrument.Name.StartsWith("switchboard.connection.", StringComparison.Ordinal))
             {
                 l.EnableMeasurementEvents(instrument);
             }
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
-            if (instrument.Name.EndsWith(".failures", StringComparison.Ordinal))
+            if (!HasTag(tags, "messaging.system", "redis"))
+            {
+                return;
+            }
+
+            if (instrument.Name == Switchboard.Transport.ConnectionMonitor.FailuresInstrument)
             {
                 Interlocked.Add(ref failures, value);
             }
@@ -101,5 +106,18 @@ public sealed class RedisRestartTests
                 await Task.Delay(100);
             }
         }
+    }
+
+    private static bool HasTag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name, string value)
+    {
+        foreach (KeyValuePair<string, object?> tag in tags)
+        {
+            if (tag.Key == name && Equals(tag.Value, value))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
