@@ -10,6 +10,14 @@ using Switchboard.Outbox;
 //   dotnet run --project samples/Switchboard.Samples.Orders
 //
 // Across two processes over Redis: `-- --redis 127.0.0.1:6379 worker` in one terminal, `-- --redis 127.0.0.1:6379` in another.
+// Across two processes over Kafka: `-- --kafka 127.0.0.1:9092 worker` in one terminal, `-- --kafka 127.0.0.1:9092` in another.
+
+if (args.Contains("--kafka"))
+{
+    // The same orders across two processes over Kafka: see OverKafka.cs.
+    await OverKafka.RunAsync(args);
+    return;
+}
 
 if (args.Contains("--redis"))
 {

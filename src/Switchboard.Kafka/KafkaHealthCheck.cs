@@ -1,38 +1,41 @@
-using Confluent.Kafka;
+using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Switchboard.Transport;
 
 namespace Switchboard.Kafka;
 
-/// <summary>Reports whether the brokers behind a <see cref="KafkaTransport"/> answer a metadata request. Bootstrap servers and credentials are never reported.</summary>
-/// <param name="transport">The transport to check.</param>
-public sealed class KafkaHealthCheck(KafkaTransport transport) : IHealthCheck
+/// <summary>
+/// Reports whether the brokers behind a <see cref="KafkaTransport"/> are reachable: unhealthy while the transport's
+/// <see cref="KafkaTransport.ConnectionMonitor"/> reports an outage, or when no broker answers a metadata request within
+/// <see cref="KafkaTransportOptions.HealthCheckTimeout"/> (the core <see cref="ConnectionHealthCheck"/>). Bootstrap servers
+/// and credentials are never reported.
+/// </summary>
+public sealed class KafkaHealthCheck : IHealthCheck
 {
-    /// <inheritdoc />
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    private readonly ConnectionHealthCheck _check;
+
+    /// <summary>Creates the check.</summary>
+    /// <param name="transport">The transport to check.</param>
+    public KafkaHealthCheck(KafkaTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        HealthStatus failure = context?.Registration?.FailureStatus ?? HealthStatus.Unhealthy;
-        if (transport.IsDisposed)
-        {
-            return new HealthCheckResult(failure, "The Kafka transport is disposed.");
-        }
+        _check = new ConnectionHealthCheck(transport.ConnectionMonitor, ct => ProbeAsync(transport, ct), transport.Options.HealthCheckTimeout);
+    }
 
-        try
+    /// <inheritdoc />
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        => _check.CheckHealthAsync(context, cancellationToken);
+
+    private static Task<string> ProbeAsync(KafkaTransport transport, CancellationToken cancellationToken)
+        => Task.Run(() =>
         {
-            bool answered = await Task.Run(() => transport.ProbeBrokers(TimeSpan.FromSeconds(2)), cancellationToken).ConfigureAwait(false);
-            if (!answered)
+            ObjectDisposedException.ThrowIf(transport.IsDisposed, transport);
+            int brokers = transport.ProbeBrokers(transport.Options.HealthCheckTimeout);
+            if (brokers == 0)
             {
-                return new HealthCheckResult(failure, "No Kafka broker answered; the transport keeps reconnecting.");
+                throw new InvalidOperationException("No Kafka broker answered; the transport keeps reconnecting.");
             }
 
-            // A broker answered: if the clients had lost every broker, the outage is over.
-            transport.Health.OnDelivered();
-            return HealthCheckResult.Healthy("Kafka brokers answer.");
-        }
-        catch (KafkaException ex)
-        {
-            // The error code only: librdkafka's texts can name brokers.
-            return new HealthCheckResult(failure, $"Kafka did not answer ({ex.Error.Code}).");
-        }
-    }
+            return string.Create(CultureInfo.InvariantCulture, $"Kafka answered a metadata request ({brokers} broker(s)).");
+        }, cancellationToken);
 }

@@ -7,6 +7,9 @@ internal sealed partial class KafkaReceiver
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
 
+    // Partitions assigned whose committed offsets are still to be read (poll thread only).
+    private readonly List<TopicPartition> _unlooked = [];
+
     private void Poll()
     {
         IConsumer<byte[]?, byte[]?> consumer = _consumer!;
@@ -33,6 +36,11 @@ internal sealed partial class KafkaReceiver
                     _transport.Health.OnError(ex.Error);
                     Thread.Sleep(Math.Min(1000, 50 << Math.Min(failures++, 4)));
                     continue;
+                }
+
+                if (_unlooked.Count > 0)
+                {
+                    LookUpCommitted(consumer);
                 }
 
                 if (record is null || record.IsPartitionEOF)
@@ -140,33 +148,50 @@ internal sealed partial class KafkaReceiver
 
     private void OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
-        List<TopicPartitionOffset> committed = [];
-        if (partitions.Count > 0)
-        {
-            try
-            {
-                committed = consumer.Committed(partitions, KafkaTransport.OperationTimeout);
-            }
-            catch (KafkaException)
-            {
-                // Unknown: count every record as a first delivery.
-            }
-        }
-
         lock (_gate)
         {
             foreach (TopicPartition partition in partitions)
             {
-                Offset offset = committed.FirstOrDefault(c => c.Partition == partition.Partition)?.Offset ?? Offset.Unset;
-                _partitions[partition.Partition.Value] = new PartitionState(partition)
-                {
-                    PossiblyDeliveredBelow = offset.IsSpecial ? -1 : offset.Value + Options.MaxInFlightPerPartition,
-                };
+                _partitions[partition.Partition.Value] = new PartitionState(partition);
             }
         }
 
+        // The committed offsets are read after the callback returns (LookUpCommitted): inside it the group is still
+        // rebalancing, and a broker may answer offset requests only when it is done.
+        _unlooked.AddRange(partitions);
         _transport.Health.OnDelivered();
         _firstAssignment.TrySetResult();
+    }
+
+    /// <summary>
+    /// Reads the group's committed offsets of newly assigned partitions, before any of their records is handed out: Kafka
+    /// keeps no delivery count, so records the previous owner may have had in flight (up to MaxInFlightPerPartition past
+    /// the committed offset) count as a second delivery.
+    /// </summary>
+    private void LookUpCommitted(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        List<TopicPartition> partitions = [.. _unlooked];
+        _unlooked.Clear();
+        List<TopicPartitionOffset> committed = [];
+        try
+        {
+            committed = consumer.Committed(partitions, KafkaTransport.OperationTimeout);
+        }
+        catch (KafkaException)
+        {
+            // Unknown: every record counts as a first delivery.
+        }
+
+        lock (_gate)
+        {
+            foreach (TopicPartitionOffset offset in committed)
+            {
+                if (!offset.Offset.IsSpecial && _partitions.TryGetValue(offset.Partition.Value, out PartitionState? state))
+                {
+                    state.PossiblyDeliveredBelow = offset.Offset.Value + Options.MaxInFlightPerPartition;
+                }
+            }
+        }
     }
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
@@ -271,7 +296,7 @@ internal sealed class PartitionState(TopicPartition partition)
     public bool Revoked { get; set; }
 
     /// <summary>Records below this offset may have been in flight at the partition's previous owner.</summary>
-    public long PossiblyDeliveredBelow { get; init; } = -1;
+    public long PossiblyDeliveredBelow { get; set; } = -1;
 }
 
 /// <summary>One record read from a partition: its offset and whether it has been settled.</summary>

@@ -37,7 +37,7 @@ public sealed class KafkaTransport : ITransport
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options.Clone();
-        Health = new KafkaConnectionHealth();
+        Health = new KafkaConnectionHealth(ConnectionMonitor);
         _producer = new ProducerBuilder<byte[]?, byte[]?>(ProducerConfig())
             .SetErrorHandler((_, error) => Health.OnError(error))
             .SetLogHandler(static (_, _) => { }) // librdkafka's log lines can name brokers; errors reach Health instead
@@ -53,6 +53,9 @@ public sealed class KafkaTransport : ITransport
     public TransportCapabilities Capabilities => TransportCapabilities.Durable | TransportCapabilities.OrderingByKey;
 
     internal KafkaTransportOptions Options { get; }
+
+    /// <summary>Gets the state and outage counters of the transport's connection to the brokers (the core <c>switchboard.connection.*</c> instruments, tagged <c>messaging.system = kafka</c>).</summary>
+    public ConnectionMonitor ConnectionMonitor { get; } = new("kafka");
 
     internal KafkaConnectionHealth Health { get; }
 
@@ -220,10 +223,16 @@ public sealed class KafkaTransport : ITransport
         return [.. found.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).OrderBy(p => p.Partition.Value)];
     }
 
-    internal bool ProbeBrokers(TimeSpan timeout)
+    /// <summary>Asks the cluster for its metadata; returns how many brokers it lists (a broker answering ends an outage).</summary>
+    internal int ProbeBrokers(TimeSpan timeout)
     {
         Metadata metadata = _admin.Value.GetMetadata(timeout);
-        return metadata.Brokers.Count > 0;
+        if (metadata.Brokers.Count > 0)
+        {
+            Health.OnDelivered();
+        }
+
+        return metadata.Brokers.Count;
     }
 
     internal ConsumerConfig ConsumerConfig(string group, string clientSuffix)

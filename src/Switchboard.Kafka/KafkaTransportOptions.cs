@@ -132,6 +132,10 @@ public sealed class KafkaTransportOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool DeadLetterEnabled { get; set; } = true;
 
+    /// <summary>Gets or sets how long <see cref="KafkaHealthCheck"/> waits for a broker to answer a metadata request before it reports Kafka unhealthy.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Gets or sets a prefix of the Kafka <c>client.id</c> of this process's clients, or <see langword="null"/>.</summary>
     /// <value>The default value is <see langword="null"/>: <c>switchboard</c>.</value>
     public string? ClientId { get; set; }
@@ -202,6 +206,7 @@ public sealed class KafkaTransportOptions
         }
 
         Positive(CommitInterval, nameof(CommitInterval));
+        Positive(HealthCheckTimeout, nameof(HealthCheckTimeout));
         if (MaxInFlightPerPartition < 1)
         {
             throw new ArgumentException($"KafkaTransportOptions.MaxInFlightPerPartition must be positive (it is {MaxInFlightPerPartition}).", nameof(MaxInFlightPerPartition));

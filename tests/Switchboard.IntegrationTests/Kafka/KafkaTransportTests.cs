@@ -158,7 +158,10 @@ public sealed class KafkaTransportTests : IAsyncLifetime
         KafkaTransportOptions nowhere = KafkaServer.Options(_prefix);
         nowhere.BootstrapServers = "127.0.0.1:1";
         nowhere.Settings["sasl.password"] = "secret-password";
+        nowhere.HealthCheckTimeout = TimeSpan.FromSeconds(1);
         KafkaTransport down = Own(new KafkaTransport(nowhere));
+        // librdkafka reports that no broker is reachable: the core outage counter and state hear of it.
+        await Eventually.TrueAsync(() => down.ConnectionMonitor.Outages >= 1 && !down.ConnectionMonitor.IsConnected, Patience);
         HealthCheckResult unhealthy = await new KafkaHealthCheck(down).CheckHealthAsync(new HealthCheckContext());
         Assert.Equal(HealthStatus.Unhealthy, unhealthy.Status);
         Assert.DoesNotContain("127.0.0.1", unhealthy.Description);
