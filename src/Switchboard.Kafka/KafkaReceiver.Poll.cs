@@ -38,11 +38,6 @@ internal sealed partial class KafkaReceiver
                     continue;
                 }
 
-                if (_unlooked.Count > 0)
-                {
-                    LookUpCommitted(consumer);
-                }
-
                 if (record is null || record.IsPartitionEOF)
                 {
                     continue;
@@ -156,9 +151,9 @@ internal sealed partial class KafkaReceiver
             }
         }
 
-        // The committed offsets are read after the callback returns (LookUpCommitted): inside it the group is still
-        // rebalancing, and a broker may answer offset requests only when it is done.
+        // The committed offsets are read now, before any record of these partitions is handed out (LookUpCommitted).
         _unlooked.AddRange(partitions);
+        LookUpCommitted(consumer);
         _transport.Health.OnDelivered();
         _firstAssignment.TrySetResult();
     }
