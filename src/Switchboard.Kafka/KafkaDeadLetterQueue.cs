@@ -119,11 +119,11 @@ internal sealed class KafkaDeadLetterQueue(KafkaTransport transport, string dest
             if (starts.Count > 0)
             {
                 consumer.Assign(starts);
-                DateTime deadline = DateTime.UtcNow + KafkaTransport.OperationTimeout;
+                DateTime deadline = TimeProvider.System.GetUtcNow().UtcDateTime + KafkaTransport.OperationTimeout;
                 while (ends.Count > 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    if (DateTime.UtcNow > deadline)
+                    if (TimeProvider.System.GetUtcNow().UtcDateTime > deadline)
                     {
                         throw new TimeoutException($"Reading the dead-letter topic '{_topic}' took longer than {KafkaTransport.OperationTimeout.TotalSeconds:0} s.");
                     }

@@ -34,7 +34,7 @@ internal sealed partial class KafkaReceiver
                 {
                     // A broker-side error (the topic is being created, the broker restarts): librdkafka recovers; back off a little.
                     _transport.Health.OnError(ex.Error);
-                    Thread.Sleep(Math.Min(1000, 50 << Math.Min(failures++, 4)));
+                    _stopping.Token.WaitHandle.WaitOne(Math.Min(1000, 50 << Math.Min(failures++, 4)));
                     continue;
                 }
 
@@ -205,10 +205,10 @@ internal sealed partial class KafkaReceiver
             }
 
             // Let what the handlers hold finish (not when stopping: the bus has already drained or given up on it).
-            DateTime deadline = DateTime.UtcNow + Options.RevokeTimeout;
+            DateTime deadline = TimeProvider.System.GetUtcNow().UtcDateTime + Options.RevokeTimeout;
             while (!_stopping.IsCancellationRequested && leaving.Any(s => s.InFlight > 0))
             {
-                TimeSpan left = deadline - DateTime.UtcNow;
+                TimeSpan left = deadline - TimeProvider.System.GetUtcNow().UtcDateTime;
                 if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left))
                 {
                     break;
