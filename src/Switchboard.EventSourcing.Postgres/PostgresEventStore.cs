@@ -50,7 +50,7 @@ public sealed class PostgresEventStore : RelationalEventStore
         {
             CreateSchema = string.Create(CultureInfo.InvariantCulture, $"""
                 SELECT pg_advisory_xact_lock({schemaLock});
-                CREATE SCHEMA IF NOT EXISTS {schema};
+                DO $sb$ BEGIN CREATE SCHEMA IF NOT EXISTS {schema}; EXCEPTION WHEN unique_violation OR duplicate_schema THEN NULL; END $sb$;
                 CREATE TABLE IF NOT EXISTS {events} (
                     position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                     stream_id text NOT NULL,

@@ -113,6 +113,20 @@ public sealed partial class PostgresOutboxStore : IOutboxStore
     /// <inheritdoc />
     public async ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            await EnsureSchemaOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateSchema or PostgresErrorCodes.DuplicateObject)
+        {
+            // Another component (an event store, a second store on other tables) created the same schema at the same moment
+            // under its own lock: CREATE SCHEMA IF NOT EXISTS can then fail on the catalog. The schema exists now; once more.
+            await EnsureSchemaOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask EnsureSchemaOnceAsync(CancellationToken cancellationToken)
+    {
         NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
