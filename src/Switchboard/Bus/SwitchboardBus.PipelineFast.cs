@@ -15,9 +15,18 @@ internal sealed partial class SwitchboardBus
     private bool LeanPipeline(MessageRoute route, bool publish)
         => route.PipelineHandler is not null && (!publish || _subscriptions.IsEmpty) && !Observed;
 
+    /// <summary>A pooled context for a message without metadata (see <see cref="MessageContext.Initialize(IMessageDispatcher, object, Microsoft.Extensions.DependencyInjection.IServiceScopeFactory?)"/>).</summary>
+    private MessageContext RentLeanContext(object message)
+    {
+        MessageContext context = t_spareContext ?? new MessageContext();
+        t_spareContext = null;
+        context.Initialize(this, message, _runtime.ScopeFactory);
+        return context;
+    }
+
     private ValueTask InvokePipeline(MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
     {
-        MessageContext context = RentContext(message, default);
+        MessageContext context = RentLeanContext(message);
         ValueTask pending = handler.InvokeAsync(message, context, cancellationToken);
         if (pending.IsCompletedSuccessfully && context.IsClean)
         {
@@ -30,7 +39,7 @@ internal sealed partial class SwitchboardBus
 
     private ValueTask<TResult> InvokePipeline<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
-        MessageContext context = RentContext(request, default);
+        MessageContext context = RentLeanContext(request);
         ValueTask<TResult> pending = handler.InvokeTypedAsync(request, context, cancellationToken);
         if (pending.IsCompletedSuccessfully && context.IsClean)
         {

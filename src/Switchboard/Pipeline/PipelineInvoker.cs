@@ -26,7 +26,7 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
     {
         try
         {
-            return _first(IncomingPipeline.Enter(this, message, context, resultType: null, cancellationToken));
+            return _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
         }
         catch (Exception ex)
         {
@@ -64,7 +64,7 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
     {
         try
         {
-            IncomingContext incoming = IncomingPipeline.Enter(this, message, context, typeof(TResult), cancellationToken);
+            IncomingContext incoming = IncomingPipeline.Enter(this, message, context, cancellationToken);
             ValueTask pending = _first(incoming);
             return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(ResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
         }
@@ -96,7 +96,7 @@ internal interface IPipelineHandler;
 /// <summary>Entering a pipeline: the message's context hands out its reusable <see cref="IncomingContext"/>.</summary>
 internal static class IncomingPipeline
 {
-    public static IncomingContext Enter(HandlerInvoker invoker, object message, MessageContext? context, Type? resultType, CancellationToken cancellationToken)
+    public static IncomingContext Enter(HandlerInvoker invoker, object message, MessageContext? context, CancellationToken cancellationToken)
     {
         if (context is null)
         {
@@ -104,7 +104,7 @@ internal static class IncomingPipeline
         }
 
         IncomingContext incoming = context.Incoming;
-        incoming.Initialize(invoker, message, resultType, context, cancellationToken);
+        incoming.Initialize(invoker, message, cancellationToken);
         return incoming;
     }
 }
