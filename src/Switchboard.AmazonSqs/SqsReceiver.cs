@@ -12,7 +12,7 @@ namespace Switchboard.AmazonSqs;
 /// On a FIFO queue, a message of a partition key is handed out only after the previous one of that key was settled, and
 /// a retry returns the later ones to SQS so that they come back after it, in order.
 /// </summary>
-internal sealed class SqsReceiver : ITransportReceiver
+internal sealed partial class SqsReceiver : ITransportReceiver
 {
     private readonly SqsTransport _transport;
     private readonly TimeProvider _time;
@@ -315,105 +315,5 @@ internal sealed class SqsReceiver : ITransportReceiver
 
             _ = SetVisibilityAsync(giveBack, TimeSpan.Zero);
         }
-    }
-
-    private async Task KeepLeasesAsync()
-    {
-        SqsTransportOptions options = _transport.Options;
-        TimeSpan tick = options.VisibilityTimeout / 3;
-        CancellationToken life = _life.Token;
-        while (!life.IsCancellationRequested)
-        {
-            await Task.Delay(tick, _time, life).ConfigureAwait(false);
-            DateTimeOffset now = _time.GetUtcNow();
-            List<SqsReceived> extend = [];
-            foreach (SqsReceived received in _leased.Keys)
-            {
-                TimeSpan held = now - received.ReceivedAt;
-                if (held + options.VisibilityTimeout <= options.MaxLeaseDuration)
-                {
-                    extend.Add(received);
-                }
-                else if (!received.LimitReached)
-                {
-                    // The last extension already reaches the limit: say so once, and leave the message to SQS.
-                    received.LimitReached = true;
-                    SqsLog.LeaseLimitReached(_transport.Logger, received.Message.MessageId, _queue.Name, (long)held.TotalSeconds);
-                }
-            }
-
-            if (extend.Count > 0)
-            {
-                await _visibility.WaitAsync(life).ConfigureAwait(false);
-                try
-                {
-                    // Only what is still leased: a retry may have taken a message out meanwhile.
-                    extend.RemoveAll(r => !_leased.ContainsKey(r));
-                    await ChangeVisibilityAsync(extend, options.VisibilityTimeout).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    SqsLog.LeaseExtensionFailed(_transport.Logger, extend.Count, _queue.Name, ex);
-                }
-                finally
-                {
-                    _visibility.Release();
-                }
-            }
-        }
-    }
-
-    private async Task SetVisibilityAsync(List<SqsReceived> messages, TimeSpan visibility)
-    {
-        try
-        {
-            await ChangeVisibilityAsync(messages, visibility).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            SqsLog.ReleaseFailed(_transport.Logger, messages.Count, _queue.Name, ex);
-        }
-    }
-
-    private async Task ChangeVisibilityAsync(List<SqsReceived> messages, TimeSpan visibility)
-    {
-        for (int start = 0; start < messages.Count; start += SqsBatcher<string>.MaxEntries)
-        {
-            List<ChangeMessageVisibilityBatchRequestEntry> entries = [];
-            for (int i = start; i < Math.Min(messages.Count, start + SqsBatcher<string>.MaxEntries); i++)
-            {
-                entries.Add(new ChangeMessageVisibilityBatchRequestEntry
-                {
-                    Id = i.ToString(CultureInfo.InvariantCulture),
-                    ReceiptHandle = messages[i].ReceiptHandle,
-                    VisibilityTimeout = (int)visibility.TotalSeconds,
-                });
-            }
-
-            // Entries that fail are messages already deleted or delivered again elsewhere: nothing left to extend.
-            await _transport.CallAsync(c => c.ChangeMessageVisibilityBatchAsync(new ChangeMessageVisibilityBatchRequest { QueueUrl = _queue.Url, Entries = entries }, CancellationToken.None)).ConfigureAwait(false);
-        }
-    }
-}
-
-/// <summary>A message received from SQS and not yet settled.</summary>
-internal sealed class SqsReceived(SqsReceiver receiver, TransportMessage message, int deliveryCount, string receiptHandle, DateTimeOffset receivedAt)
-    : ReceivedMessage(message, deliveryCount)
-{
-    public string ReceiptHandle { get; } = receiptHandle;
-
-    public DateTimeOffset ReceivedAt { get; } = receivedAt;
-
-    /// <summary>Gets or sets whether the lease limit was reached and logged.</summary>
-    public bool LimitReached { get; set; }
-
-    public override ValueTask AckAsync(CancellationToken cancellationToken) => new(receiver.AckAsync(this).WaitAsync(cancellationToken));
-
-    public override ValueTask RetryAsync(TimeSpan delay, CancellationToken cancellationToken) => new(receiver.RetryAsync(this, delay).WaitAsync(cancellationToken));
-
-    public override ValueTask DeadLetterAsync(DeadLetterReason reason, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(reason);
-        return new(receiver.DeadLetterAsync(this, reason).WaitAsync(cancellationToken));
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
-using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -280,103 +279,6 @@ internal sealed partial class SwitchboardBus
         return null;
     }
 
-    /// <summary>Dispatches, in order, what the message's successful handlers published or sent through its context.</summary>
-    private async ValueTask DispatchCascadedAsync(MessageContext context, CancellationToken cancellationToken)
-    {
-        List<CascadedMessage> cascaded = context.TakeCommitted()!;
-        List<Exception>? errors = null;
-        if (Outbox is { Options.CascadeThroughOutbox: true } outbox)
-        {
-            // Durable first: the events and commands go to the outbox in one transaction, and its dispatcher delivers them.
-            List<Transport.TransportMessage> rows = new(cascaded.Count);
-            foreach (CascadedMessage item in cascaded)
-            {
-                if (item.Kind != CascadeKind.Topic
-                    && await EncodeForOutboxAsync(outbox, item.Kind == CascadeKind.Send ? OutgoingKind.Send : OutgoingKind.Publish, item.Message, context.ChildMetadata(), null, cancellationToken).ConfigureAwait(false) is { } row)
-                {
-                    rows.Add(row);
-                }
-            }
-
-            if (rows.Count > 0)
-            {
-                await outbox.AddInOwnTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
-            }
-
-            cascaded.RemoveAll(static item => item.Kind != CascadeKind.Topic);
-        }
-
-        foreach (CascadedMessage item in cascaded)
-        {
-            try
-            {
-                await DispatchCascadedAsync(item, context.ChildMetadata(), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-            {
-                // One failed cascade does not hold back the ones after it; the failures are reported together.
-                (errors ??= []).Add(ex);
-            }
-        }
-
-        if (errors is not null)
-        {
-            throw errors.Count == 1 ? errors[0] : new AggregateException("Several cascaded messages failed.", errors);
-        }
-    }
-
-    private async ValueTask DispatchCascadedAsync(CascadedMessage item, MessageMetadata child, CancellationToken cancellationToken)
-    {
-        switch (item.Kind)
-        {
-            case CascadeKind.Publish:
-                Counters.Local.EventsPublished++;
-                await PublishRoutedAsync(_runtime.Router.GetRoute(item.Message.GetType()), item.Message, child, hasMetadata: true, _runtime.Options.HandlerErrors, cancellationToken).ConfigureAwait(false);
-                break;
-            case CascadeKind.Topic:
-                Counters.Local.EventsPublished++;
-                await DispatchTopicAsync(item.Topic!, item.Message, child, cancellationToken).ConfigureAwait(false);
-                break;
-            case CascadeKind.Send:
-                Counters.Local.CommandsSent++;
-                try
-                {
-                    await SendCoreAsync(item.Message, child, hasMetadata: true, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
-                {
-                    // SendAsync leaves logging to its caller; for a cascaded command the bus is the caller.
-                    MessageRoute route = _runtime.Router.GetRoute(item.Message.GetType());
-                    Log.HandlerFailed(_runtime.Logger, route.CommandHandler?.Name ?? "-", route.TypeName, child.MessageId ?? "-", ex);
-                    throw;
-                }
-
-                break;
-        }
-    }
-
-    private void RecordHandlerError(HandlerInvoker handler, string typeName, MessageContext? context, Exception exception, Activity? activity)
-    {
-        CountHandlerError(typeName, exception);
-        activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-        activity?.SetTag(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName);
-        activity?.AddException(exception);
-        Log.HandlerFailed(_runtime.Logger, handler.Name, typeName, context?.MessageId ?? "-", exception);
-    }
-
-    /// <summary>Counts a handler's exception in the statistics and the <c>switchboard.handler.errors</c> metric, on every path.</summary>
-    private void CountHandlerError(string destination, Exception exception)
-    {
-        Counters.Local.HandlerErrors++;
-        if (SwitchboardDiagnostics.HandlerErrors.Enabled)
-        {
-            SwitchboardDiagnostics.HandlerErrors.Add(
-                1,
-                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.Destination, destination),
-                new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.ErrorType, exception.GetType().FullName));
-        }
-    }
-
     private static bool IsCallerCancellation(Exception exception, CancellationToken cancellationToken)
         => exception is OperationCanceledException && cancellationToken.IsCancellationRequested;
 
@@ -392,60 +294,5 @@ internal sealed partial class SwitchboardBus
     {
         context.Reset();
         t_spareContext = context;
-    }
-
-    private Activity? StartActivity(string operation, string destination, ActivityKind kind, in MessageMetadata metadata)
-    {
-        if (!SwitchboardDiagnostics.ActivitySource.HasListeners())
-        {
-            return null;
-        }
-
-        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"{operation} {destination}", kind);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(SwitchboardDiagnostics.Tags.System, "switchboard");
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, operation);
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, operation == "publish" ? "send" : operation);
-            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, destination);
-            activity.SetTag(SwitchboardDiagnostics.Tags.Bus, Name);
-            if (metadata.MessageId is not null)
-            {
-                activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, metadata.MessageId);
-            }
-
-            if (metadata.CorrelationId is not null)
-            {
-                activity.SetTag(SwitchboardDiagnostics.Tags.ConversationId, metadata.CorrelationId);
-            }
-        }
-
-        return activity;
-    }
-
-    private Activity? StartHandlerActivity(HandlerInvoker handler, string typeName, MessageContext? context)
-    {
-        if (!SwitchboardDiagnostics.ActivitySource.HasListeners())
-        {
-            return null;
-        }
-
-        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"process {typeName}", ActivityKind.Consumer);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(SwitchboardDiagnostics.Tags.System, "switchboard");
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, "process");
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, "process");
-            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, typeName);
-            activity.SetTag(SwitchboardDiagnostics.Tags.Handler, handler.Name);
-            activity.SetTag(SwitchboardDiagnostics.Tags.Bus, Name);
-            if (context is not null)
-            {
-                activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, context.MessageId);
-                activity.SetTag(SwitchboardDiagnostics.Tags.ConversationId, context.CorrelationId);
-            }
-        }
-
-        return activity;
     }
 }
