@@ -31,7 +31,7 @@ namespace Switchboard.AmazonSqs;
 /// then deleted.
 /// </para>
 /// </remarks>
-public sealed class SqsTransport : ITransport
+public sealed partial class SqsTransport : ITransport
 {
     private readonly bool _ownsClient;
     private readonly ConcurrentDictionary<string, Lazy<Task<SqsQueue>>> _queues = new(StringComparer.Ordinal);
