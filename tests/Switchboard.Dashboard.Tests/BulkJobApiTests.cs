@@ -111,6 +111,29 @@ public sealed class BulkJobApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cli_ThroughTheUrl_ReplaysAsAJob_AndCtrlCStopsItAfterTheCurrentMessage()
+    {
+        await _app.DeadLetterOrdersAsync("cli-job-1", "cli-job-2", "cli-job-3");
+        foreach (string order in new[] { "cli-job-1", "cli-job-2", "cli-job-3" })
+        {
+            _app.Failures.Heal(order);
+        }
+
+        using CancellationTokenSource ctrlC = new();
+        Task<CliTests.Run> running = CliTests.CliAsync(ctrlC.Token, "dlq", "replay", "--url", _app.DashboardUrl, "--source", _app.RedisOrders.Id, "--all", "--yes", "--json");
+        _gate.Release(1);
+        await DashboardApp.WaitForAsync(async () => await _app.RedisOrders.DeadLetters.CountAsync() == 2, "one of three replayed");
+        ctrlC.Cancel();
+        CliTests.Run run = await running;
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.True(run.Json.GetProperty("cancelled").GetBoolean());
+        Assert.Equal(1, run.Json.GetProperty("succeeded").GetInt32());
+        Assert.Equal(3, run.Json.GetProperty("selected").GetInt32());
+        Assert.Equal(2, await _app.RedisOrders.DeadLetters.CountAsync());
+    }
+
+    [Fact]
     public async Task Jobs_AreRefused_WhenTheDashboardIsReadOnly()
     {
         await using DashboardApp readOnly = await DashboardApp.StartAsync(o => o.ReadOnly = true);

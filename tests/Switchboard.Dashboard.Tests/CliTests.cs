@@ -24,7 +24,10 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     /// <summary>Runs the CLI in this process, with the servers' connections in its environment only (never on its command line).</summary>
-    internal static async Task<Run> CliAsync(params string[] args)
+    internal static Task<Run> CliAsync(params string[] args) => CliAsync(CancellationToken.None, args);
+
+    /// <summary>Runs the CLI in this process; cancelling the token is Ctrl+C.</summary>
+    internal static async Task<Run> CliAsync(CancellationToken cancellationToken, params string[] args)
     {
         StringWriter output = new();
         StringWriter error = new();
@@ -36,7 +39,7 @@ public sealed class CliTests : IAsyncLifetime
             Interactive = InteractionSupport.No,
         });
         console.Profile.Width = 240;
-        int code = await CliApp.RunAsync(args, console, output, error, Environment.GetEnvironmentVariable, CancellationToken.None);
+        int code = await CliApp.RunAsync(args, console, output, error, Environment.GetEnvironmentVariable, cancellationToken);
         return new Run(code, output.ToString(), error.ToString());
     }
 
