@@ -96,6 +96,7 @@ public sealed class SqsBrowserTests : IAsyncLifetime
         ILocator row = BrowserSession.Row(page, _app.Parcels.Id);
         await Assertions.Expect(row.GetByTestId("dead-letter-count")).ToHaveTextAsync("2");
         await Assertions.Expect(row).ToContainTextAsync("card expired");
+        await _browser.ScreenshotAsync(page, "dashboard-overview-sqs.png");
 
         await row.GetByTestId("dead-letter-count").ClickAsync();
         await Assertions.Expect(page.Locator("#dead-letters tbody tr[data-id]")).ToHaveCountAsync(2);
