@@ -123,7 +123,9 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
                 return false;
             }
 
-            await dlq.Deleter.EnqueueAsync(found.ReceiptHandle).WaitAsync(cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            // Once asked, the delete is awaited to its end: the caller learns what happened, not that it stopped looking.
+            await dlq.Deleter.EnqueueAsync(found.ReceiptHandle).ConfigureAwait(false);
             held.Remove(found);
             return true;
         }
@@ -131,6 +133,35 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
         {
             await ReleaseAsync(dlq, held).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The newest of up to ten entries received without hiding them (visibility 0): the overview's last error. SQS cannot
+    /// read a queue by age, so on a queue of more than ten entries this is the newest of a sample, not of the whole queue.
+    /// </summary>
+    internal async Task<DeadLetterMessage?> SampleNewestAsync(CancellationToken cancellationToken)
+    {
+        SqsQueue dlq = await QueueAsync(cancellationToken).ConfigureAwait(false);
+        ReceiveMessageResponse response = await transport.CallAsync(c => c.ReceiveMessageAsync(new ReceiveMessageRequest
+        {
+            QueueUrl = dlq.Url,
+            MaxNumberOfMessages = 10,
+            WaitTimeSeconds = 0,
+            VisibilityTimeout = 0,
+            MessageAttributeNames = ["All"],
+            MessageSystemAttributeNames = ["ApproximateReceiveCount", "SentTimestamp"],
+        }, cancellationToken)).ConfigureAwait(false);
+        DeadLetterMessage? newest = null;
+        foreach (Message message in response.Messages ?? [])
+        {
+            DeadLetterMessage entry = ToDeadLetter(message);
+            if (newest is null || entry.DeadLetteredAt > newest.DeadLetteredAt)
+            {
+                newest = entry;
+            }
+        }
+
+        return newest;
     }
 
     private Task<SqsQueue> QueueAsync(CancellationToken cancellationToken)
@@ -151,8 +182,11 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
         SqsWire.Encoded encoded = SqsWire.Encode(original);
         string fresh = Guid.NewGuid().ToString("N");
         bool fifo = transport.Options.Fifo;
-        await target.Sender.EnqueueAsync(new SendEntry(encoded, original.MessageId, fifo ? original.PartitionKey ?? fresh : null, fifo ? fresh : null)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        await dlq.Deleter.EnqueueAsync(entry.ReceiptHandle).WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        // From here on the step is finished whatever the caller's token says: a send left unconfirmed, or a copy sent
+        // whose entry stays in the dead-letter queue, would let a later run replay the message a second time.
+        await target.Sender.EnqueueAsync(new SendEntry(encoded, original.MessageId, fifo ? original.PartitionKey ?? fresh : null, fifo ? fresh : null)).ConfigureAwait(false);
+        await dlq.Deleter.EnqueueAsync(entry.ReceiptHandle).ConfigureAwait(false);
     }
 
     /// <summary>Receives up to <paramref name="limit"/> entries, stopping early at one that <paramref name="stop"/> accepts.</summary>

@@ -49,6 +49,35 @@ internal static class SqsQueueNames
         return group.Length > 0 && !group.Contains(Separator, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Reads the destination and group parts of a group queue's or dead-letter queue's name under the prefix; false for
+    /// any other queue. The parts are the names as the transport wrote them (<see cref="Part"/>), which map to themselves.
+    /// </summary>
+    public static bool TryParse(string queueName, string prefix, bool fifo, out string destination, out string group)
+    {
+        destination = group = string.Empty;
+        if (!queueName.StartsWith(prefix, StringComparison.Ordinal) || queueName.EndsWith(FifoSuffix, StringComparison.Ordinal) != fifo)
+        {
+            return false;
+        }
+
+        string rest = queueName[prefix.Length..(queueName.Length - (fifo ? FifoSuffix.Length : 0))];
+        if (rest.EndsWith(DeadLetterSuffix, StringComparison.Ordinal))
+        {
+            rest = rest[..^DeadLetterSuffix.Length];
+        }
+
+        int split = rest.IndexOf(Separator, StringComparison.Ordinal);
+        if (split <= 0 || split + Separator.Length >= rest.Length || rest.IndexOf(Separator, split + Separator.Length, StringComparison.Ordinal) >= 0)
+        {
+            return false;
+        }
+
+        destination = rest[..split];
+        group = rest[(split + Separator.Length)..];
+        return true;
+    }
+
     public static string NameOf(string queueUrl) => queueUrl[(queueUrl.LastIndexOf('/') + 1)..];
 
     /// <summary>

@@ -13,7 +13,7 @@ internal static class CliApp
         switchboard — dead letters and backlog of Switchboard apps
 
         Usage:
-          switchboard status                      every source: backlog, in flight, lag, consumers, dead letters
+          switchboard status                      every source: backlog, in flight, delayed, lag, consumers, dead letters
           switchboard dlq list [filters]          dead letters (all sources with dead letters, or --source)
           switchboard dlq show --source S --id ID one dead letter: headers, body, exception
           switchboard dlq replay --source S (--id ID ... | --all [filters] --yes)
@@ -25,7 +25,8 @@ internal static class CliApp
           --rabbitmq [amqp-uri] --destination D --group G
           --postgres [connection] [--schema S] [--table-prefix T] [--group G]   the PostgreSQL outbox
           --sqlite [path-or-connection] [--table-prefix T] [--group G]          the SQLite outbox
-          --settings FILE                         JSON with "url", "redis", "prefix", "rabbitmq", "postgres", "sqlite"
+          --sqs [service-url] [--region R] [--queue-prefix P] [--fifo]          Amazon SQS (credentials: the AWS SDK's chain)
+          --settings FILE                         JSON with "url", "redis", "prefix", "rabbitmq", "postgres", "sqlite", "sqs"
 
         Filters: --type T  --exception E  --text X  --from TIME  --to TIME  --page-size N  --cursor C
         Output:  --json    machine-readable output on stdout
@@ -99,11 +100,11 @@ internal static class CliApp
         }
         else
         {
-            Table table = NewTable("source", "backlog", "in flight", "lag", "oldest", "consumers", "dead letters", "health", "last error");
+            Table table = NewTable("source", "backlog", "in flight", "delayed", "lag", "oldest", "consumers", "dead letters", "health", "last error");
             foreach (DestinationStatus s in status)
             {
                 table.AddRow(Cells(
-                    s.Source, Number(s.Info.Backlog), Number(s.Info.InFlight), Number(s.Info.Lag),
+                    s.Source, Number(s.Info.Backlog), Number(s.Info.InFlight), Number(s.Info.Delayed), Number(s.Info.Lag),
                     s.Info.OldestAge is { } age ? age.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture) : "–",
                     Number(s.Info.Consumers), Number(s.DeadLetters), s.Health.ToString(), s.Error ?? s.Info.LastError ?? string.Empty));
             }

@@ -3,10 +3,10 @@ namespace Switchboard.Cli;
 /// <summary>The command line: command words, then <c>--name value</c>, <c>--name=value</c> or <c>--flag</c>.</summary>
 internal sealed class CliArguments
 {
-    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "yes", "all", "help" };
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "yes", "all", "help", "fifo" };
 
     // Target options whose value may be left out: it then comes from the environment variable or the settings file.
-    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite" };
+    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite", "sqs" };
 
     private readonly Dictionary<string, List<string?>> _options = new(StringComparer.Ordinal);
 

@@ -9,6 +9,7 @@ namespace Switchboard.Cli;
 /// <summary>Works through a running app's dashboard JSON API (<c>--url http://host/switchboard</c>).</summary>
 internal sealed class HttpOperationsClient : IOperationsClient
 {
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private readonly HttpClient _http;
     private Session? _session;
 
@@ -37,32 +38,76 @@ internal sealed class HttpOperationsClient : IOperationsClient
     public Task<DeadLetterView> ShowAsync(string source, string id, CancellationToken cancellationToken)
         => GetAsync<DeadLetterView>($"api/dead-letters/message?source={Uri.EscapeDataString(source)}&id={Uri.EscapeDataString(id)}", cancellationToken);
 
+    /// <summary>
+    /// Runs the replay or delete as a job of the app (<c>api/jobs</c>) and follows its progress; cancelling asks the app to
+    /// stop after the current message, then waits for what it did.
+    /// </summary>
     public async Task<DeadLetterBulkResult> SettleAsync(string source, IReadOnlyList<string>? ids, DeadLetterQuery filter, bool replay, Action<DeadLetterProgress>? progress, CancellationToken cancellationToken)
     {
         _session ??= await GetAsync<Session>("api/session", cancellationToken).ConfigureAwait(false);
-        using HttpRequestMessage request = new(HttpMethod.Post, replay ? "api/dead-letters/replay" : "api/dead-letters/delete")
+        Job job;
+        using (HttpRequestMessage request = Post("api/jobs", new
         {
-            Content = JsonContent.Create(
-                new
-                {
-                    source,
-                    ids,
-                    matching = ids is null,
-                    filter = ids is null ? new { filter.MessageType, filter.ExceptionType, filter.Text, filter.From, filter.To } : null,
-                },
-                options: CliJson.Options),
-        };
-        request.Headers.Add(_session.AntiforgeryHeader, _session.AntiforgeryToken);
-        using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        DeadLetterBulkResult result = await ReadAsync<DeadLetterBulkResult>(response, cancellationToken).ConfigureAwait(false);
-        progress?.Invoke(new DeadLetterProgress(result.Selected, result.Succeeded + result.Missing, result.Succeeded));
-        return result;
+            action = replay ? "replay" : "delete",
+            source,
+            ids,
+            matching = ids is null,
+            filter = ids is null ? new { filter.MessageType, filter.ExceptionType, filter.Text, filter.From, filter.To } : null,
+        }))
+        {
+            // Not cancelled half-way: a job the app started is always followed (and cancelled) by its id.
+            using HttpResponseMessage response = await _http.SendAsync(request, CancellationToken.None).ConfigureAwait(false);
+            job = await ReadAsync<Job>(response, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        string path = "api/jobs/" + Uri.EscapeDataString(job.Id);
+        bool cancelSent = false;
+        while (!job.IsFinished)
+        {
+            progress?.Invoke(new DeadLetterProgress(job.Total, job.Done, job.Succeeded));
+            if (cancellationToken.IsCancellationRequested && !cancelSent)
+            {
+                // Ctrl+C: the app stops after the message it is settling; what it settled stays settled.
+                using HttpRequestMessage cancel = Post(path + "/cancel", new { });
+                using HttpResponseMessage cancelled = await _http.SendAsync(cancel, CancellationToken.None).ConfigureAwait(false);
+                job = await ReadAsync<Job>(cancelled, CancellationToken.None).ConfigureAwait(false);
+                cancelSent = true;
+                continue;
+            }
+
+            try
+            {
+                // After the cancel was sent, keep following the job until it says what it did.
+                await Task.Delay(PollInterval, TimeProvider.System, cancelSent ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            job = await GetAsync<Job>(path, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        progress?.Invoke(new DeadLetterProgress(job.Total, job.Done, job.Succeeded));
+        if (job.State == "failed")
+        {
+            throw new InvalidOperationException($"The {job.Action} stopped after {job.Succeeded} of {job.Total}: {job.Error}");
+        }
+
+        return new DeadLetterBulkResult(job.Total, job.Succeeded, job.Missing, Cancelled: job.State == "cancelled");
     }
 
     public ValueTask DisposeAsync()
     {
         _http.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private HttpRequestMessage Post(string path, object body)
+    {
+        HttpRequestMessage request = new(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: CliJson.Options) };
+        request.Headers.Add(_session!.AntiforgeryHeader, _session.AntiforgeryToken);
+        return request;
     }
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
@@ -113,4 +158,10 @@ internal sealed class HttpOperationsClient : IOperationsClient
     private sealed record Overview(IReadOnlyList<DestinationStatus> Sources);
 
     private sealed record Session(string AntiforgeryToken, string AntiforgeryHeader, bool ReadOnly);
+
+    /// <summary>A job of the dashboard (<c>api/jobs</c>).</summary>
+    private sealed record Job(string Id, string Action, string State, int Total, int Done, int Succeeded, int Missing, string? Error)
+    {
+        public bool IsFinished => State is "completed" or "cancelled" or "failed";
+    }
 }

@@ -13,16 +13,16 @@ namespace Switchboard.Cli;
 /// Opens the client for the target on the command line. A connection comes from the option's value, else from its
 /// environment variable (<c>SWITCHBOARD_REDIS</c>, ...), else from the settings file; it is never printed.
 /// </summary>
-internal static class Targets
+internal static partial class Targets
 {
-    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite"];
+    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite", "sqs"];
 
     public static async Task<IOperationsClient> OpenAsync(CliArguments args, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         string[] chosen = [.. Names.Where(args.Has)];
         if (chosen.Length == 0)
         {
-            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --postgres or --sqlite (see switchboard --help).");
+            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --postgres, --sqlite or --sqs (see switchboard --help).");
         }
 
         Settings settings = Settings.Load(args, environment);
@@ -74,6 +74,11 @@ internal static class Targets
                 SqliteOutboxStore store = new(new SqliteOutboxStoreOptions { ConnectionString = connection, TablePrefix = args.Get("table-prefix") ?? settings.Get("tablePrefix") ?? "switchboard_" });
                 owned.Add(store);
                 sources.Add(OperationsBusExtensions.CreateOutboxSource(store, group));
+            }
+
+            if (args.Has("sqs"))
+            {
+                await AddSqsAsync(args, environment, settings, sources, owned, cancellationToken).ConfigureAwait(false);
             }
 
             return new DirectClient(new SwitchboardOperations(sources), owned);
@@ -145,7 +150,7 @@ internal static class Targets
             : throw new CliUsageException($"--{name} has no value: give one, set {variable}, or put \"{name}\" in the settings file (--settings, SWITCHBOARD_SETTINGS or ./switchboard.json).");
     }
 
-    /// <summary>A JSON file of strings: <c>{ "redis": "...", "prefix": "...", "rabbitmq": "...", "postgres": "...", "sqlite": "...", "url": "..." }</c>.</summary>
+    /// <summary>A JSON file of strings: <c>{ "redis": "...", "prefix": "...", "rabbitmq": "...", "postgres": "...", "sqlite": "...", "sqs": "...", "url": "..." }</c>.</summary>
     private sealed class Settings(Dictionary<string, string> values)
     {
         public string? Get(string name) => values.TryGetValue(name, out string? value) ? value : null;

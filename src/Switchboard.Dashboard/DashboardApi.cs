@@ -12,7 +12,7 @@ using Switchboard.Operations;
 namespace Switchboard.Dashboard;
 
 /// <summary>The dashboard's endpoints: the page, its files and the JSON API over <see cref="SwitchboardOperations"/>.</summary>
-internal sealed class DashboardApi(SwitchboardDashboardOptions options, string prefix)
+internal sealed partial class DashboardApi(SwitchboardDashboardOptions options, string prefix)
 {
     internal static readonly JsonSerializerOptions Json = CreateJson();
 
@@ -113,19 +113,28 @@ internal sealed class DashboardApi(SwitchboardDashboardOptions options, string p
 
     public async Task<IResult> SettleAsync(HttpContext context, bool replay, CancellationToken cancellationToken)
     {
-        if (options.ReadOnly)
+        (OperationsSource? source, SettleRequest? request, IResult? error) = await ReadSettleAsync(context, cancellationToken).ConfigureAwait(false);
+        if (error is not null)
         {
-            return Problem(StatusCodes.Status403Forbidden, "The dashboard is read-only: replay and delete are switched off.");
+            return error;
         }
 
-        IAntiforgery antiforgery = context.RequestServices.GetRequiredService<IAntiforgery>();
-        try
+        OperationsSource found = source!;
+        IReadOnlyCollection<string> ids = await SelectAsync(found, request!, cancellationToken).ConfigureAwait(false);
+        // Client gone: stop after the current message; what was settled stays settled.
+        DeadLetterBulkResult result = replay
+            ? await found.DeadLetters.ReplayManyAsync(ids, null, cancellationToken).ConfigureAwait(false)
+            : await found.DeadLetters.DeleteManyAsync(ids, null, cancellationToken).ConfigureAwait(false);
+        NoStore(context.Response);
+        return Results.Json(result, Json);
+    }
+
+    /// <summary>The checks every state-changing request passes (read-only, anti-forgery), then its body and source.</summary>
+    private async Task<(OperationsSource? Source, SettleRequest? Request, IResult? Error)> ReadSettleAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (await CheckWriteAsync(context).ConfigureAwait(false) is { } refused)
         {
-            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
-        }
-        catch (AntiforgeryValidationException)
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Missing or invalid anti-forgery token: reload the page (or GET api/session first).");
+            return (null, null, refused);
         }
 
         SettleRequest? request;
@@ -135,41 +144,58 @@ internal sealed class DashboardApi(SwitchboardDashboardOptions options, string p
         }
         catch (JsonException ex)
         {
-            return Problem(StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {ex.Message}");
+            return (null, null, Problem(StatusCodes.Status400BadRequest, $"The request body is not valid JSON: {ex.Message}"));
         }
 
         if (request is null || string.IsNullOrEmpty(request.Source))
         {
-            return Problem(StatusCodes.Status400BadRequest, "The body needs 'source' and either 'ids' or 'matching': true (with an optional 'filter').");
+            return (null, null, Problem(StatusCodes.Status400BadRequest, "The body needs 'source' and either 'ids' or 'matching': true (with an optional 'filter')."));
         }
 
         OperationsSource? source = GetOperations(context.RequestServices).FindSource(request.Source);
         if (source is null)
         {
-            return Problem(StatusCodes.Status404NotFound, $"No source '{request.Source}'.");
+            return (null, null, Problem(StatusCodes.Status404NotFound, $"No source '{request.Source}'."));
         }
 
-        IReadOnlyCollection<string> ids;
+        if (request.Ids is not { Length: > 0 } && !request.Matching)
+        {
+            return (null, null, Problem(StatusCodes.Status400BadRequest, "Say which dead letters: 'ids' (one or more), or 'matching': true to take every one that passes 'filter'."));
+        }
+
+        return (source, request, null);
+    }
+
+    /// <summary>Refuses a state-changing request in read-only mode or without a valid anti-forgery token.</summary>
+    private async Task<IResult?> CheckWriteAsync(HttpContext context)
+    {
+        if (options.ReadOnly)
+        {
+            return Problem(StatusCodes.Status403Forbidden, "The dashboard is read-only: replay and delete are switched off.");
+        }
+
+        IAntiforgery antiforgery = context.RequestServices.GetRequiredService<IAntiforgery>();
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+            return null;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Missing or invalid anti-forgery token: reload the page (or GET api/session first).");
+        }
+    }
+
+    /// <summary>The ids a request names, or a snapshot of those matching its filter (at most <see cref="SwitchboardDashboardOptions.BulkLimit"/>).</summary>
+    private async Task<IReadOnlyCollection<string>> SelectAsync(OperationsSource source, SettleRequest request, CancellationToken cancellationToken)
+    {
         if (request.Ids is { Length: > 0 } explicitIds)
         {
-            ids = explicitIds;
-        }
-        else if (request.Matching)
-        {
-            DeadLetterQuery query = (request.Filter ?? new FilterView()).ToQuery() with { ScanLimit = options.BulkLimit };
-            ids = await source.DeadLetters.SelectIdsAsync(query, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            return Problem(StatusCodes.Status400BadRequest, "Say which dead letters: 'ids' (one or more), or 'matching': true to take every one that passes 'filter'.");
+            return explicitIds;
         }
 
-        // Client gone: stop after the current message; what was settled stays settled.
-        DeadLetterBulkResult result = replay
-            ? await source.DeadLetters.ReplayManyAsync(ids, null, cancellationToken).ConfigureAwait(false)
-            : await source.DeadLetters.DeleteManyAsync(ids, null, cancellationToken).ConfigureAwait(false);
-        NoStore(context.Response);
-        return Results.Json(result, Json);
+        DeadLetterQuery query = (request.Filter ?? new FilterView()).ToQuery() with { ScanLimit = options.BulkLimit };
+        return await source.DeadLetters.SelectIdsAsync(query, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Without an authorization policy on the endpoints, only loopback callers get an answer.</summary>
@@ -303,7 +329,7 @@ internal sealed record DeadLetterPageView(string Source, IReadOnlyList<DeadLette
 
 internal sealed record ProblemView(int Status, string Detail);
 
-internal sealed record SettleRequest(string? Source, string[]? Ids, bool Matching, FilterView? Filter);
+internal sealed record SettleRequest(string? Source, string[]? Ids, bool Matching, FilterView? Filter, string? Action = null);
 
 internal sealed record FilterView(string? MessageType = null, string? ExceptionType = null, string? Text = null, DateTimeOffset? From = null, DateTimeOffset? To = null)
 {

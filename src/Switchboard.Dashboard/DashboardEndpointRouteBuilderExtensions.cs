@@ -57,6 +57,10 @@ public static class DashboardEndpointRouteBuilderExtensions
         group.MapGet("/api/dead-letters/message", api.ShowAsync).ExcludeFromDescription();
         group.MapPost("/api/dead-letters/replay", (HttpContext context, CancellationToken cancellationToken) => api.SettleAsync(context, replay: true, cancellationToken)).ExcludeFromDescription();
         group.MapPost("/api/dead-letters/delete", (HttpContext context, CancellationToken cancellationToken) => api.SettleAsync(context, replay: false, cancellationToken)).ExcludeFromDescription();
+        group.MapPost("/api/jobs", api.StartJobAsync).ExcludeFromDescription();
+        group.MapGet("/api/jobs", api.ListJobs).ExcludeFromDescription();
+        group.MapGet("/api/jobs/{id}", api.GetJob).ExcludeFromDescription();
+        group.MapPost("/api/jobs/{id}/cancel", api.CancelJobAsync).ExcludeFromDescription();
         return group;
     }
 }

@@ -18,13 +18,16 @@ public sealed class CliTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private sealed record Run(int ExitCode, string Output, string Error)
+    internal sealed record Run(int ExitCode, string Output, string Error)
     {
         public JsonElement Json => JsonDocument.Parse(Output).RootElement.Clone();
     }
 
     /// <summary>Runs the CLI in this process, with the servers' connections in its environment only (never on its command line).</summary>
-    private static async Task<Run> CliAsync(params string[] args)
+    internal static Task<Run> CliAsync(params string[] args) => CliAsync(CancellationToken.None, args);
+
+    /// <summary>Runs the CLI in this process; cancelling the token is Ctrl+C.</summary>
+    internal static async Task<Run> CliAsync(CancellationToken cancellationToken, params string[] args)
     {
         StringWriter output = new();
         StringWriter error = new();
@@ -36,7 +39,7 @@ public sealed class CliTests : IAsyncLifetime
             Interactive = InteractionSupport.No,
         });
         console.Profile.Width = 240;
-        int code = await CliApp.RunAsync(args, console, output, error, Environment.GetEnvironmentVariable, CancellationToken.None);
+        int code = await CliApp.RunAsync(args, console, output, error, Environment.GetEnvironmentVariable, cancellationToken);
         return new Run(code, output.ToString(), error.ToString());
     }
 

@@ -271,6 +271,15 @@ public static class Servers
         ? new Uri(value)
         : throw new InvalidOperationException("SWITCHBOARD_RABBITMQ is not set: run scripts/test.sh (it starts RabbitMQ through scripts/servers.sh) or set it to an amqp:// URL.");
 
+    public static Uri Sqs => Environment.GetEnvironmentVariable("SWITCHBOARD_SQS") is { Length: > 0 } value
+        ? new Uri(value)
+        : throw new InvalidOperationException("SWITCHBOARD_SQS is not set: run scripts/test.sh (it starts the SQS emulator through scripts/servers.sh) or set it to http://127.0.0.1:9480.");
+
+    /// <summary>Dummy keys for the emulator (it does not check them); distinctive, so a test can tell they are never printed.</summary>
+    public static string SqsAccessKey => Environment.GetEnvironmentVariable("SWITCHBOARD_SQS_ACCESS_KEY") ?? "AKIDSBDASHBOARDTEST";
+
+    public static string SqsSecretKey => Environment.GetEnvironmentVariable("SWITCHBOARD_SQS_SECRET_KEY") ?? "sbdash-secret-never-printed";
+
     public static string Chromium
     {
         get

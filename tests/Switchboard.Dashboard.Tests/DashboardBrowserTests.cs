@@ -5,46 +5,30 @@ namespace Switchboard.Dashboard.Tests;
 /// <summary>
 /// The dashboard in a real headless chromium (Debian's, driven by Playwright) against a real app with real Redis and
 /// RabbitMQ dead letters: the user selects, replays with confirmation, sees the message handled and the count drop.
-/// Screenshots of each page go to <c>SWITCHBOARD_SCREENSHOTS</c> (docs/images when the guide is refreshed), else a temp folder.
+/// Screenshots of each page go to <c>SWITCHBOARD_SCREENSHOTS</c> (see <see cref="BrowserSession"/>).
 /// </summary>
 public sealed class DashboardBrowserTests : IAsyncLifetime
 {
-    private static readonly float Timeout = 20_000;
     private DashboardApp _app = null!;
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private readonly string _screenshots = Environment.GetEnvironmentVariable("SWITCHBOARD_SCREENSHOTS") is { Length: > 0 } dir
-        ? dir
-        : Path.Combine(Path.GetTempPath(), "switchboard-screenshots");
+    private BrowserSession _browser = null!;
 
     public async Task InitializeAsync()
     {
         _app = await DashboardApp.StartAsync();
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Servers.Chromium, Headless = true, Args = ["--no-sandbox"] });
-        Directory.CreateDirectory(_screenshots);
+        _browser = await BrowserSession.StartAsync();
     }
 
     public async Task DisposeAsync()
     {
         await _browser.DisposeAsync();
-        _playwright.Dispose();
         await _app.DisposeAsync();
     }
 
-    private async Task<IPage> OpenAsync()
-    {
-        IPage page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1360, Height = 760 } });
-        page.SetDefaultTimeout(Timeout);
-        await page.GotoAsync(_app.DashboardUrl);
-        await page.Locator("#overview tbody tr").First.WaitForAsync();
-        return page;
-    }
+    private Task<IPage> OpenAsync() => _browser.OpenAsync(_app.DashboardUrl);
 
-    private Task ScreenshotAsync(IPage page, string name)
-        => page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(_screenshots, name), FullPage = true });
+    private Task ScreenshotAsync(IPage page, string name) => _browser.ScreenshotAsync(page, name);
 
-    private static ILocator Row(IPage page, string source) => page.Locator($"#overview tr[data-source='{source}']");
+    private static ILocator Row(IPage page, string source) => BrowserSession.Row(page, source);
 
     [Fact]
     public async Task Replay_FromTheDeadLetterPage_HandlesTheRedisMessage_AndTheCountDrops()

@@ -2,7 +2,7 @@
 // (textContent), never as HTML.
 "use strict";
 
-const state = { session: null };
+const state = { session: null, view: 0 };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -82,6 +82,7 @@ async function renderOverview() {
       el("td", {}, s.consumerGroup),
       el("td", { class: "num" }, fmtNumber(s.info?.backlog)),
       el("td", { class: "num" }, fmtNumber(s.info?.inFlight)),
+      el("td", { class: "num" }, fmtNumber(s.info?.delayed)),
       el("td", { class: "num" }, fmtNumber(s.info?.lag)),
       el("td", { class: "num" }, fmtAge(s.info?.oldestAge)),
       el("td", { class: "num" }, fmtNumber(s.info?.consumers)),
@@ -98,14 +99,62 @@ async function renderOverview() {
     el("table", { id: "overview" },
       el("thead", {}, el("tr", {},
         ["transport", "destination", "group"].map((h) => el("th", {}, h)),
-        ["backlog", "in flight", "lag", "oldest", "consumers", "dead letters"].map((h) => el("th", { class: "num" }, h)),
+        ["backlog", "in flight", "delayed", "lag", "oldest", "consumers", "dead letters"].map((h) => el("th", { class: "num" }, h)),
         el("th", {}, "health"), el("th", {}, "last error"))),
-      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 11, class: "muted" }, "No sources.")))),
+      el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 12, class: "muted" }, "No sources.")))),
     ...health,
     el("p", { class: "muted" }, `Read at ${fmtTime(data.generatedAt)}. `, el("a", { href: "#/", onclick: (e) => { e.preventDefault(); route(); } }, "Refresh")));
 }
 
 const filterNames = ["messageType", "exceptionType", "text", "from", "to"];
+
+// Bulk replay and delete run as jobs on the server: the page polls their progress and can cancel them. Leaving the page
+// does not stop a job; coming back shows it again.
+const jobVerbs = { replay: ["Replaying", "Replayed"], delete: ["Deleting", "Deleted"] };
+const jobDone = (job) => ["completed", "cancelled", "failed"].includes(job.state);
+
+function jobText(job) {
+  const [doing, done] = jobVerbs[job.action];
+  const gone = job.missing ? ` (${job.missing} already gone)` : "";
+  switch (job.state) {
+    case "selecting": return `${doing}: selecting the dead letters that match…`;
+    case "running": return `${doing}: ${job.done} of ${job.total} done${gone}${job.cancelRequested ? " — stopping after the current message…" : ""}`;
+    case "completed": return `${done} ${job.succeeded} of ${job.total}${gone}.`;
+    case "cancelled": return `Cancelled: ${done.toLowerCase()} ${job.succeeded} of ${job.total}${gone}; the others are untouched. Run it again to finish.`;
+    default: return `Failed after ${job.succeeded} of ${job.total}: ${job.error || "unknown error"}. The others are untouched.`;
+  }
+}
+
+function jobPanel(job, finished) {
+  const bar = el("progress", { id: "job-bar", max: Math.max(job.total, 1), value: job.done });
+  const text = el("span", { id: "job-progress" }, jobText(job));
+  const cancel = el("button", { id: "job-cancel" }, "Cancel");
+  const panel = el("div", { class: "job", id: "job", "data-state": job.state }, bar, text, state.session.readOnly ? null : cancel);
+  const show = (j) => {
+    panel.dataset.state = j.state;
+    bar.max = Math.max(j.total, 1);
+    bar.value = j.done;
+    text.textContent = jobText(j);
+    cancel.disabled = j.cancelRequested || jobDone(j);
+  };
+  cancel.addEventListener("click", async () => {
+    cancel.disabled = true;
+    try { show(await post(`api/jobs/${encodeURIComponent(job.id)}/cancel`, {})); } catch (error) { text.textContent = error.message; }
+  });
+  const view = state.view;
+  const poll = async () => {
+    if (state.view !== view) return;
+    let current;
+    try { current = await api(`api/jobs/${encodeURIComponent(job.id)}`); } catch (error) { text.textContent = error.message; return; }
+    if (state.view !== view) return;
+    show(current);
+    if (jobDone(current)) finished(current);
+    else setTimeout(poll, 250);
+  };
+  show(job);
+  setTimeout(poll, 250);
+  return panel;
+}
 
 async function renderDeadLetters(params) {
   const overview = await api("api/overview");
@@ -121,6 +170,7 @@ async function renderDeadLetters(params) {
   // datetime-local inputs give local times without a zone: the API gets them as UTC instants.
   for (const name of [...filterNames, "cursor"]) if (params.get(name)) query.set(name, name === "from" || name === "to" ? new Date(params.get(name)).toISOString() : params.get(name));
   const page = await api(`api/dead-letters?${query}`);
+  const jobs = await api(`api/jobs?${new URLSearchParams({ source })}`);
   const filter = {};
   for (const name of filterNames) if (params.get(name)) filter[name] = name === "from" || name === "to" ? new Date(params.get(name)).toISOString() : params.get(name);
 
@@ -177,16 +227,21 @@ async function renderDeadLetters(params) {
     const ok = await confirmAction(`${verb} ${what} of ${source}?${replay ? "" : " Deleted messages are gone for good."}`, verb);
     if (!ok) return;
     try {
-      const result = await post(`api/dead-letters/${replay ? "replay" : "delete"}`, { source, ids, matching, filter: matching ? filter : null });
-      sessionStorage.setItem("switchboard-outcome", `${replay ? "Replayed" : "Deleted"} ${result.succeeded} of ${result.selected}${result.missing ? ` (${result.missing} already gone)` : ""}.`);
-      route();
+      const job = await post("api/jobs", { action: replay ? "replay" : "delete", source, ids, matching, filter: matching ? filter : null });
+      output.replaceChildren(jobPanel(job, finished));
     } catch (error) {
       output.replaceChildren(el("div", { class: "error" }, error.message));
     }
   };
+  const finished = (job) => {
+    sessionStorage.setItem("switchboard-outcome", jobText(job));
+    route();
+  };
   const outcome = sessionStorage.getItem("switchboard-outcome");
   sessionStorage.removeItem("switchboard-outcome");
   if (outcome) output.replaceChildren(el("div", { class: "result", id: "result" }, outcome));
+  const running = jobs.find((j) => !jobDone(j));
+  if (running) output.replaceChildren(jobPanel(running, finished));
   const writable = !state.session.readOnly;
   setView(
     el("h1", {}, "Dead letters"),
@@ -247,6 +302,7 @@ async function renderMessage(params) {
 }
 
 async function route() {
+  state.view++;
   const { path, params } = parseHash();
   for (const link of document.querySelectorAll("[data-nav]")) {
     link.classList.toggle("active", path.startsWith(`/${link.dataset.nav === "overview" ? "" : link.dataset.nav}`) && (link.dataset.nav !== "overview" || path === "/"));

@@ -23,6 +23,9 @@ public sealed record DestinationInfo
     /// <summary>Gets the messages delivered to the group's consumers and not yet settled.</summary>
     public long? InFlight { get; init; }
 
+    /// <summary>Gets the messages sent with a delay that has not passed yet, where the broker counts them apart (SQS).</summary>
+    public long? Delayed { get; init; }
+
     /// <summary>Gets how many messages the group is behind the end of the destination, where the broker counts it (Redis, Kafka).</summary>
     public long? Lag { get; init; }
 
