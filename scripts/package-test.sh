@@ -28,6 +28,14 @@ printf '{ "solution": { "path": "%s", "projects": [%s] } }\n' "$PWD/Switchboard.
 dotnet pack "$work/packages.slnf" --configuration Release --output "$feed" --nologo -v quiet >"$work/pack.log" 2>&1 \
   || { tail -n 30 "$work/pack.log"; fail "dotnet pack"; }
 
+# The repository URL the packages must name, as Directory.Build.targets decides it: the publisher's, else the clone's
+# https origin, else none (and then a package must not name one, nor carry Source Link to a guessed repository).
+repository_url="${SWITCHBOARD_REPOSITORY_URL:-}"
+if [ -z "$repository_url" ]; then
+  origin=$(git remote get-url origin 2>/dev/null || true)
+  case "$origin" in https://*) repository_url="${origin%.git}" ;; esac
+fi
+
 packages=()
 assemblies=()
 for project in src/*/*.csproj; do
@@ -44,12 +52,21 @@ for project in src/*/*.csproj; do
   for file in README.md LICENSE; do
     grep -qx "$file" <<<"$listing" || fail "$id's package has no $file"
   done
-  for element in '<readme>README.md</readme>' '<license type="expression">MIT</license>' '<repository type="git" url="https://' 'commit="' '<description>' '<tags>'; do
+  for element in '<readme>README.md</readme>' '<license type="expression">MIT</license>' '<repository type="git"' 'commit="' '<description>' '<tags>'; do
     grep -qF "$element" <<<"$nuspec" || fail "$id's nuspec lacks $element"
   done
-  # Source Link: the symbol package's PDB maps the sources to the repository at the commit.
+  if [ -n "$repository_url" ]; then
+    grep -qF "<repository type=\"git\" url=\"$repository_url" <<<"$nuspec" || fail "$id's nuspec does not name the repository $repository_url"
+  else
+    ! grep -q '<repository [^>]*url=' <<<"$nuspec" || fail "$id's nuspec names a repository URL, though none is known (no SWITCHBOARD_REPOSITORY_URL, no https origin)"
+  fi
+  # Source Link: the symbol package's PDB maps the sources to the repository at the commit (only when it is known).
   if grep -q "^lib/" <<<"$listing"; then
-    unzip -p "$feed/$id.$version.snupkg" "lib/*/$id.pdb" | grep -a 'raw.githubusercontent.com' >/dev/null || fail "$id's PDB has no Source Link"
+    if [ -n "$repository_url" ] && [[ "$repository_url" == https://github.com/* ]]; then
+      unzip -p "$feed/$id.$version.snupkg" "lib/*/$id.pdb" | grep -a 'raw.githubusercontent.com' >/dev/null || fail "$id's PDB has no Source Link"
+    elif [ -z "$repository_url" ]; then
+      ! unzip -p "$feed/$id.$version.snupkg" "lib/*/$id.pdb" | grep -a 'raw.githubusercontent.com' >/dev/null || fail "$id's PDB has Source Link to a repository no one named"
+    fi
     assemblies+=("$id")
   fi
   if grep -q '<packageType name="DotnetTool"' <<<"$nuspec"; then

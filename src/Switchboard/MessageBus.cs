@@ -5,6 +5,7 @@ using Switchboard.Bus;
 using Switchboard.Responses;
 using Switchboard.Routing;
 using Switchboard.Serialization;
+using Switchboard.Transport;
 using Switchboard.Transport.InMemory;
 
 namespace Switchboard;
@@ -56,13 +57,15 @@ public static class MessageBus
         TimeProvider time = builder.TimeProvider ?? services?.GetService<TimeProvider>() ?? TimeProvider.System;
         ILoggerFactory loggerFactory = builder.LoggerFactory ?? services?.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         BusNaming.NameForTransport(builder.Options, builder.Transport, loggerFactory);
+        ITransport transport = builder.Transport ?? new InMemoryTransport(time);
+        TransportRequirements.Check(builder, transport);
         BusRuntime runtime = new(
             builder.Options,
             router,
             registry,
             builder.Serializer ?? builder.CreateDefaultSerializer(),
             builder.ResponseStore ?? new InMemoryResponseStore(time),
-            builder.Transport ?? new InMemoryTransport(time),
+            transport,
             ownsTransport: builder.Transport is null || builder.OwnsTransport,
             loggerFactory,
             time,

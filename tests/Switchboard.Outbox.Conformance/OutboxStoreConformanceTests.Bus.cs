@@ -44,9 +44,12 @@ public abstract partial class OutboxStoreConformanceTests
         await PublishAsync(bus, new OcOrderPlaced("rolled-back"), businessId: "rolled-back", commit: false);
         await PublishAsync(bus, new OcOrderPlaced("committed"), businessId: "committed");
 
+        // Once the committed message is handled and marked, the dispatcher has read the table after the rollback; the
+        // rolled-back message left no row, so no later claim can find it, and this process dispatched one message only.
         await Waiting.UntilAsync(() => handled.Contains("committed"), Patience);
-        await Task.Delay(PollInterval * 5);
+        await Waiting.UntilAsync(async () => (await bus.GetOutbox().GetStatisticsAsync()).Dispatched >= 1, Patience, () => "the committed message was not marked");
         Assert.Equal(["committed"], handled);
+        Assert.Equal(1, (await bus.GetOutbox().GetStatisticsAsync()).Dispatched);
         Assert.False(await BusinessRowExistsAsync(store, "rolled-back"));
         OutboxStatistics statistics = await bus.GetOutbox().GetStatisticsAsync();
         Assert.Equal(0, statistics.Pending);
@@ -58,12 +61,23 @@ public abstract partial class OutboxStoreConformanceTests
     {
         IOutboxStore store = await StoreAsync();
         ConcurrentDictionary<string, long> handledAt = new();
-        IMessageBus bus = Bus(store, b => b.Handle<OcOrderPlaced>(e => handledAt[e.Id] = Stopwatch.GetTimestamp()), o => o.PollInterval = TimeSpan.FromSeconds(30));
+        ConcurrentDictionary<string, int> sleepsAt = new();
+        TimeSpan poll = TimeSpan.FromSeconds(37); // no other timer of the bus is this long
+        DispatcherSleeps sleeps = new(poll);
+        IMessageBus bus = Bus(
+            store,
+            b => b.UseTimeProvider(sleeps).Handle<OcOrderPlaced>(e =>
+            {
+                sleepsAt[e.Id] = sleeps.Count;
+                handledAt[e.Id] = Stopwatch.GetTimestamp();
+            }),
+            o => o.PollInterval = poll);
 
-        // The first message may be found by the dispatcher's first claim; after it, the dispatcher sleeps for 30 s.
+        // The first message may be found by the dispatcher's first claim; after it, the dispatcher goes to sleep for the
+        // poll interval (the signal: it starts a timer that long), and from then on only a commit's wake-up can find a row.
         await PublishAsync(bus, new OcOrderPlaced("warm-up"));
         await Waiting.UntilAsync(() => handledAt.ContainsKey("warm-up"), Patience, () => "the first message was not handled");
-        await Task.Delay(500);
+        await Waiting.UntilAsync(() => sleeps.Count > sleepsAt["warm-up"], Patience, () => "the dispatcher did not go to sleep");
 
         for (int i = 0; i < 3; i++)
         {
@@ -73,7 +87,7 @@ public abstract partial class OutboxStoreConformanceTests
             await Waiting.UntilAsync(() => handledAt.ContainsKey(id), Patience, () => $"{id} was not handled");
             TimeSpan took = Stopwatch.GetElapsedTime(committedAt, handledAt[id]);
             Assert.True(took < WakePatience, $"{id} was handled {took.TotalMilliseconds:0} ms after its commit; the commit should wake the dispatcher");
-            await Task.Delay(200);
+            await Waiting.UntilAsync(() => sleeps.Count > sleepsAt[id], Patience, () => $"the dispatcher did not go to sleep after {id}");
         }
     }
 
@@ -156,9 +170,10 @@ public abstract partial class OutboxStoreConformanceTests
         ConcurrentQueue<long> attempts = new();
         bool fail = true;
         ConcurrentQueue<string> handled = new();
+        DispatcherSleeps sleeps = new(PollInterval);
         IMessageBus bus = Bus(
             store,
-            b => b.Handle<OcFlaky>(e =>
+            b => b.UseTimeProvider(sleeps).Handle<OcFlaky>(e =>
             {
                 attempts.Enqueue(Stopwatch.GetTimestamp());
                 if (Volatile.Read(ref fail))
@@ -194,8 +209,10 @@ public abstract partial class OutboxStoreConformanceTests
         Assert.Equal(1, statistics.DeadLettered);
         Assert.Equal(3, statistics.Failed);
 
-        // Nothing more happens to a dead row.
-        await Task.Delay(PollInterval * 4);
+        // Nothing more happens to a dead row: the dispatcher went through two more claims (it fell asleep twice after them)
+        // and found nothing to do.
+        int parkedAt = sleeps.Count;
+        await Waiting.UntilAsync(() => sleeps.Count >= parkedAt + 2, Patience, () => "the dispatcher did not poll again");
         Assert.Equal(3, attempts.Count);
 
         Volatile.Write(ref fail, false);
@@ -322,8 +339,10 @@ public abstract partial class OutboxStoreConformanceTests
 
         await PublishAsync(bus, new OcCascadeStart("c-2"));
 
+        // Every row marked, and two of them (the start and the retried handler's cascade): a rolled-back cascade left no row.
         await Waiting.UntilAsync(() => cascaded.Contains("c-2-2"), Patience, () => "the retried handler's cascade was not handled");
-        await Task.Delay(PollInterval * 4);
+        await Waiting.UntilAsync(async () => (await bus.GetOutbox().GetStatisticsAsync()) is { Pending: 0, Dispatched: >= 2 }, Patience);
+        Assert.Equal(2, (await bus.GetOutbox().GetStatisticsAsync()).Dispatched);
         Assert.Equal(["c-2-2"], cascaded);
     }
 

@@ -63,6 +63,14 @@ public sealed class BusOptions
     /// <summary>How failed messages received from a transport are retried before they are dead-lettered.</summary>
     public RetryOptions Retry { get; } = new();
 
+    /// <summary>
+    /// What the application relies on from its transport: the bus refuses to build (with a <see cref="BusConfigurationException"/>
+    /// naming the transport and the missing capabilities) when the transport does not declare every one of them, instead of
+    /// running without, for example, per-key order or durability.
+    /// </summary>
+    /// <value>The default value is <see cref="Transport.TransportCapabilities.None"/>: nothing required.</value>
+    public Transport.TransportCapabilities RequiredCapabilities { get; set; }
+
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(Name))

@@ -93,7 +93,7 @@ internal sealed partial class TransportConsumer
             _runtime.TransportCounters.DeadLettered();
             if (SwitchboardDiagnostics.DeadLettered.Enabled)
             {
-                SwitchboardDiagnostics.DeadLettered.Add(1);
+                SwitchboardDiagnostics.DeadLettered.Add(1, new KeyValuePair<string, object?>(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name));
             }
 
             if (replyTo is not null)

@@ -153,7 +153,8 @@ public sealed class PostgresEfCoreOutboxTests : IAsyncLifetime
         }
 
         await Waiting.UntilAsync(() => _created.Count == 1, Patience, () => "not handled");
-        await Task.Delay(100);
+        // No row pending: every committed row was handled and marked, and a rolled-back one left no row to dispatch later.
+        await Waiting.UntilAsync(async () => (await Outbox.GetStatisticsAsync()).Pending == 0, Patience, () => "rows are still pending");
         Assert.Equal(["committed"], _created);
         Assert.Equal(1L, await CountAsync("switchboard_outbox"));
     }
@@ -214,7 +215,8 @@ public sealed class PostgresEfCoreOutboxTests : IAsyncLifetime
         await Waiting.UntilAsync(() => !shipped.IsEmpty, Patience, () => $"{Volatile.Read(ref attempts)} attempts, not shipped; rows: " +
             PostgresServer.ScalarAsync<string>($"SELECT string_agg(concat_ws(' ', id, attempts, last_error, lease_until, not_before, dispatched_at), ' | ') FROM \"{_schema}\".switchboard_outbox").Result +
             "; log: " + string.Join(" | ", _log));
-        await Task.Delay(200);
+        // No row pending: the retried command and its cascade are marked; the failed attempt's cascade left no row.
+        await Waiting.UntilAsync(async () => (await Outbox.GetStatisticsAsync()).Pending == 0, Patience, () => "rows are still pending");
 
         Assert.True(sameConnection);
         Assert.Equal(2, Volatile.Read(ref attempts));

@@ -92,7 +92,9 @@ public sealed class StallScenario
         Assert.Equal(HealthStatus.Healthy, await Health());
         Proxy.Stall();
         Stopwatch stalled = Stopwatch.StartNew();
-        await Eventually.TrueAsync(() => Health().GetAwaiter().GetResult() != HealthStatus.Healthy, Patience);
+        // Polled without blocking a thread: a client whose timeouts run on the thread pool (Npgsql's cancel request is
+        // synchronous) must not be starved by the test's own waiting.
+        await UntilAsync(async () => await Health() != HealthStatus.Healthy);
         report.UnhealthyAfter = stalled.Elapsed;
         await Eventually.TrueAsync(() => Interlocked.Read(ref failuresDuringStall) > 0, Patience, () => "no send failed during the stall");
         TimeSpan rest = StallFor - stalled.Elapsed;
@@ -106,12 +108,22 @@ public sealed class StallScenario
 
         await Task.WhenAll(publishers).WaitAsync(Patience);
         await Ledger.WaitAllHandledAsync(Patience);
-        await Eventually.TrueAsync(() => Health().GetAwaiter().GetResult() == HealthStatus.Healthy, Patience);
+        await UntilAsync(async () => await Health() == HealthStatus.Healthy);
         report.SuccessesDuringStall = Interlocked.Read(ref successesDuringStall);
         report.Failures = Interlocked.Read(ref failures);
         report.FailuresDuringStall = Interlocked.Read(ref failuresDuringStall);
         report.SlowestFailure = TimeSpan.FromTicks(Interlocked.Read(ref slowestFailureTicks));
         return report;
+    }
+
+    private async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        Stopwatch waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(waited.Elapsed < Patience, $"the health check did not change within {Patience.TotalSeconds:0} s");
+            await Task.Delay(10);
+        }
     }
 
     public sealed class Report

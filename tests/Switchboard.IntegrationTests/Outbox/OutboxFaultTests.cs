@@ -71,14 +71,15 @@ public abstract class OutboxFaultTests : IAsyncLifetime
             await transaction.RollbackAsync();
         }
 
-        // A few poll intervals with a dispatcher running, then a committed message behind it: once that one is handled, the
-        // dispatcher has looked at the table several times.
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        // A committed message behind it: once that one is handled and marked, the dispatcher has read the table after the
+        // rollback. The rolled-back message has no row (asserted below), so no later poll can dispatch it, and this
+        // process dispatched exactly one message: the committed one.
         await CommitAsync(bus, connection, "committed");
         await WaitUntilAsync(() => handled.ContainsKey("committed"), "the committed message is handled");
-        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        await WaitUntilAsync(async () => (await bus.GetOutbox().GetStatisticsAsync()).Dispatched >= 1, "the committed message is marked dispatched");
 
         Assert.False(handled.ContainsKey("rolled-back"), "the rolled-back message was handled");
+        Assert.Equal(1, (await bus.GetOutbox().GetStatisticsAsync()).Dispatched);
         Assert.Equal(0, await CountOutboxRowsAsync("rolled-back"));
         Assert.Equal(1, await CountOutboxRowsAsync("committed"));
         Assert.Equal(0, await CountBusinessRowsAsync(connection, "rolled-back"));
@@ -118,8 +119,8 @@ public abstract class OutboxFaultTests : IAsyncLifetime
 
         await WaitUntilAsync(() => handled.ContainsKey(id), "the message committed by the killed process is handled after the restart");
 
-        // Longer than a lease and many poll intervals: a second dispatch would have happened by now.
-        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        // Once the row is marked dispatched no dispatcher can claim it again: that mark, not a wait, ends the test.
+        await WaitUntilAsync(async () => (await restarted.GetOutbox().GetStatisticsAsync()).Pending == 0, "the row is marked dispatched");
         Assert.Equal(1, handled[id]);
         OutboxStatistics stats = await restarted.GetOutbox().GetStatisticsAsync();
         Assert.Equal((0, 0, 1), (stats.Pending, stats.Dead, stats.Dispatched));
@@ -236,10 +237,11 @@ public abstract class OutboxFaultTests : IAsyncLifetime
 
         // Down: attempts fail past Retry.MaxAttempts, yet nothing is parked dead and nothing leaves the outbox.
         OutboxStatistics down = await bus.GetOutbox().GetStatisticsAsync();
-        DateTime until = DateTime.UtcNow + TimeSpan.FromSeconds(2);
-        while (DateTime.UtcNow < until || down.Failed <= 3)
+        // More failed attempts than Retry.MaxAttempts (3) is the signal: a dispatcher that parks rows would have done so.
+        DateTime until = DateTime.UtcNow + Patience;
+        while (down.Failed <= 3)
         {
-            Assert.True(DateTime.UtcNow < until + Patience, $"attempts did not fail while the transport was down: {down}");
+            Assert.True(DateTime.UtcNow < until, $"attempts did not fail while the transport was down: {down}");
             await Task.Delay(100);
             down = await bus.GetOutbox().GetStatisticsAsync();
             Assert.Equal(keys * perKey, down.Pending);
@@ -323,7 +325,8 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         await outage.RestoreAsync();
         await WaitUntilAsync(() => handled.ContainsKey("during-outage"), "the message is handled when the database returns");
         await WaitUntilAsync(async () => await PendingInGroupAsync(RedisServer.ConnectionString, destination, group) == 0, "the message is acknowledged");
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        // Acknowledged by this consumer (the bus counted it): Redis will not deliver it again, so the count is final.
+        await WaitUntilAsync(() => consumer.GetStatistics().Transports["redis"].Acknowledged == 2, "the bus counted the acknowledgement");
         Assert.Equal(1, handled["during-outage"]);
         Assert.Equal(0, await DeadLetterCountAsync(destination, group));
 

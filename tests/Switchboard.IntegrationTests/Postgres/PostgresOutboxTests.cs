@@ -101,13 +101,24 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
     public async Task Notify_ACommitThroughAnotherStore_WakesTheDispatcher_WithinOneSecond()
     {
         ConcurrentDictionary<string, long> handledAt = new(StringComparer.Ordinal);
-        IMessageBus dispatcher = Bus("pg-dispatcher", (b, _) => b.Handle<PgPing>(e => handledAt[e.Id] = Stopwatch.GetTimestamp()), o => o.PollInterval = TimeSpan.FromSeconds(30));
+        ConcurrentDictionary<string, int> sleepsAt = new(StringComparer.Ordinal);
+        TimeSpan poll = TimeSpan.FromSeconds(37); // no other timer of the bus is this long
+        DispatcherSleeps sleeps = new(poll);
+        IMessageBus dispatcher = Bus(
+            "pg-dispatcher",
+            (b, _) => b.UseTimeProvider(sleeps).Handle<PgPing>(e =>
+            {
+                sleepsAt[e.Id] = sleeps.Count;
+                handledAt[e.Id] = Stopwatch.GetTimestamp();
+            }),
+            o => o.PollInterval = poll);
         IMessageBus writer = Bus("pg-writer", (b, _) => b.AddMessageType<PgPing>(), o => { o.RunDispatcher = false; o.PollInterval = TimeSpan.FromSeconds(30); });
 
-        // The first message may be found by the dispatcher's first claim; after it, it sleeps for 30 s unless woken.
+        // The first message may be found by the dispatcher's first claim; after it, it sleeps for the poll interval unless
+        // woken (the signal: it starts a timer that long).
         await WriteAsync(writer, new PgPing("warm-up"));
         await Waiting.UntilAsync(() => handledAt.ContainsKey("warm-up"), Patience, () => "the first message was not handled");
-        await Task.Delay(300);
+        await Waiting.UntilAsync(() => sleeps.Count > sleepsAt["warm-up"], Patience, () => "the dispatcher did not go to sleep");
 
         for (int i = 0; i < 3; i++)
         {
@@ -117,6 +128,7 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
             await Waiting.UntilAsync(() => handledAt.ContainsKey(id), Patience, () => $"{id} was not handled");
             TimeSpan took = Stopwatch.GetElapsedTime(committedAt, handledAt[id]);
             Assert.True(took < TimeSpan.FromSeconds(1), $"{id} was handled {took.TotalMilliseconds:0} ms after its commit in another store");
+            await Waiting.UntilAsync(() => sleeps.Count > sleepsAt[id], Patience, () => $"the dispatcher did not go to sleep after {id}");
         }
     }
 
@@ -135,12 +147,12 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
 
         Assert.True(await PostgresServer.ScalarAsync<bool>($"SELECT pg_terminate_backend({pid})"));
         int newPid = 0;
+        // The new connection's LISTEN has finished (its backend is idle after it): from here on it hears every commit.
         await Waiting.UntilAsync(
-            async () => (newPid = await ListenerPidAsync(listen)) is > 0 && newPid != pid,
+            async () => (newPid = await ListenerPidAsync(listen, idle: true)) is > 0 && newPid != pid,
             Patience,
             () => "the listener did not reconnect");
 
-        await Task.Delay(300);
         await WriteAsync(bus, new PgPing("after"));
         long committedAt = Stopwatch.GetTimestamp();
         await Waiting.UntilAsync(() => handledAt.ContainsKey("after"), Patience, () => "the row committed after the reconnect was not handled");
@@ -174,7 +186,7 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         meters.Start();
         PostgresOutboxStore store = Store();
         await store.EnsureSchemaAsync();
-        int calls = 0;
+        int calls = 0, witnessed = 0;
         IAsyncDisposable listener = await store.ListenAsync(() => Interlocked.Increment(ref calls));
         _disposables.Add(listener);
         string listen = $"LISTEN \"{store.Options.GetNotifyChannel()}\"";
@@ -198,7 +210,8 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         Assert.True(Interlocked.Read(ref failures) >= 1, "the lost LISTEN connection was not counted");
         Assert.True(Interlocked.Read(ref restorations) >= 1, "the restored LISTEN connection was not counted");
 
-        // Disposed: it stops calling back.
+        // Disposed: it stops calling back. A second listener on the channel witnesses that the commit was notified.
+        _disposables.Add(await store.ListenAsync(() => Interlocked.Increment(ref witnessed)));
         await listener.DisposeAsync();
         int atDispose = Volatile.Read(ref calls);
         await using (NpgsqlConnection connection = await store.DataSource.OpenConnectionAsync())
@@ -208,7 +221,7 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
             await transaction.CommitAsync();
         }
 
-        await Task.Delay(300);
+        await Waiting.UntilAsync(() => Volatile.Read(ref witnessed) > 0, Patience, () => "the witness did not hear the commit");
         Assert.Equal(atDispose, Volatile.Read(ref calls));
     }
 
@@ -219,18 +232,30 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         await store.EnsureSchemaAsync();
         int calls = 0;
         _disposables.Add(await store.ListenAsync(() => Interlocked.Increment(ref calls)));
+        // PostgreSQL delivers a listener's notifications in commit order: once it heard a marker committed after a point,
+        // it would have heard anything notified before that point.
+        async Task CommitMarkerAsync(string id)
+        {
+            await using NpgsqlConnection connection = await store.DataSource.OpenConnectionAsync();
+            await using NpgsqlTransaction transaction = await connection.BeginTransactionAsync();
+            await store.AddAsync(transaction, [Message(id)]);
+            await transaction.CommitAsync();
+        }
+
         await using (NpgsqlConnection connection = await store.DataSource.OpenConnectionAsync())
         await using (NpgsqlTransaction transaction = await connection.BeginTransactionAsync())
         {
             await store.AddAsync(transaction, [Message("m-1")]);
-            await Task.Delay(200);
-            Assert.Equal(0, Volatile.Read(ref calls)); // not before the commit
+            await CommitMarkerAsync("marker-1");
+            await Waiting.UntilAsync(() => Volatile.Read(ref calls) >= 1, Patience, () => "the first marker was not heard");
+            Assert.Equal(1, Volatile.Read(ref calls)); // the marker only: nothing before the commit
             await transaction.RollbackAsync();
         }
 
-        await Task.Delay(300);
-        Assert.Equal(0, Volatile.Read(ref calls));
-        Assert.Equal(0, (await store.CountAsync()).Pending);
+        await CommitMarkerAsync("marker-2");
+        await Waiting.UntilAsync(() => Volatile.Read(ref calls) >= 2, Patience, () => "the second marker was not heard");
+        Assert.Equal(2, Volatile.Read(ref calls)); // the markers only: nothing for the rollback
+        Assert.Equal(2, (await store.CountAsync()).Pending); // the markers; the rolled-back row does not exist
     }
 
     [Fact]
@@ -339,7 +364,11 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         await using NpgsqlConnection secondConnection = await store.DataSource.OpenConnectionAsync();
         await using NpgsqlTransaction second = await secondConnection.BeginTransactionAsync();
         Task<bool> duplicate = store.TryRecordProcessedAsync(second, "svc", "m-1", now).AsTask();
-        await Task.Delay(300);
+        // The signal: the second backend waits on a lock (the first transaction's row), as pg_stat_activity reports it.
+        await Waiting.UntilAsync(
+            async () => duplicate.IsCompleted || await PostgresServer.ScalarAsync<string>($"SELECT coalesce(wait_event_type, '') FROM pg_stat_activity WHERE pid = {secondConnection.ProcessID}") == "Lock",
+            Patience,
+            () => "the second insert neither waited for a lock nor completed");
         Assert.False(duplicate.IsCompleted, "the second insert should wait for the first transaction");
 
         if (commitFirst)
@@ -435,10 +464,11 @@ public sealed class PostgresOutboxTests : IAsyncLifetime
         await transaction.CommitAsync();
     }
 
-    private static async Task<int> ListenerPidAsync(string listenStatement)
+    private static async Task<int> ListenerPidAsync(string listenStatement, bool idle = false)
     {
         await using NpgsqlDataSource dataSource = NpgsqlDataSource.Create(PostgresServer.ConnectionString);
-        await using NpgsqlCommand command = dataSource.CreateCommand("SELECT pid FROM pg_stat_activity WHERE query = @query AND pid <> pg_backend_pid() ORDER BY backend_start DESC LIMIT 1");
+        await using NpgsqlCommand command = dataSource.CreateCommand(
+            "SELECT pid FROM pg_stat_activity WHERE query = @query AND pid <> pg_backend_pid()" + (idle ? " AND state = 'idle'" : string.Empty) + " ORDER BY backend_start DESC LIMIT 1");
         command.Parameters.AddWithValue("query", listenStatement);
         return await command.ExecuteScalarAsync() is int pid ? pid : 0;
     }

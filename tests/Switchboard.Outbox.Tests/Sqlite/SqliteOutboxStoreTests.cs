@@ -4,6 +4,7 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Switchboard.Outbox.Conformance;
 using Switchboard.Sqlite;
 using Switchboard.Transport;
 
@@ -281,16 +282,30 @@ public sealed class SqliteOutboxStoreTests : IAsyncLifetime
     public async Task Bus_CommitOnTheApplicationsOwnConnection_WakesTheDispatcher()
     {
         ConcurrentDictionary<string, long> handledAt = new();
+        int sleepsAtWarmUp = -1;
+        TimeSpan poll = TimeSpan.FromSeconds(37); // no other timer of the bus is this long
+        DispatcherSleeps sleeps = new(poll);
         IMessageBus bus = MessageBus.Create(b => b
-            .UseSqliteOutbox(_database.ConnectionString, o => o.PollInterval = TimeSpan.FromSeconds(30))
-            .Handle<SqliteOrderPlaced>(e => handledAt[e.Id] = Stopwatch.GetTimestamp()));
+            .UseTimeProvider(sleeps)
+            .UseSqliteOutbox(_database.ConnectionString, o => o.PollInterval = poll)
+            .Handle<SqliteOrderPlaced>(e =>
+            {
+                if (e.Id == "warm-up")
+                {
+                    Volatile.Write(ref sleepsAtWarmUp, sleeps.Count);
+                }
+
+                handledAt[e.Id] = Stopwatch.GetTimestamp();
+            }));
         _owned.Add(bus);
         IOutbox outbox = bus.GetOutbox();
         await outbox.Store.EnsureSchemaAsync();
 
+        // After the warm-up the dispatcher goes to sleep for the poll interval (it starts a timer that long): from then on
+        // only the commit's wake-up can find the next row.
         await PublishOnOwnConnectionAsync(outbox, "warm-up");
         await WaitAsync(() => handledAt.ContainsKey("warm-up"), TimeSpan.FromSeconds(15));
-        await Task.Delay(300);
+        await WaitAsync(() => sleeps.Count > Volatile.Read(ref sleepsAtWarmUp), TimeSpan.FromSeconds(15));
 
         await PublishOnOwnConnectionAsync(outbox, "woken");
         long committedAt = Stopwatch.GetTimestamp();

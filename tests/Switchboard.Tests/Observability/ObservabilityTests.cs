@@ -277,7 +277,21 @@ public sealed class ObservabilityTests : IDisposable
                 }
             },
         };
-        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) => totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value));
+        ConcurrentDictionary<string, long> deadLetteredBySystem = new();
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            totals.AddOrUpdate(instrument.Name, value, (_, total) => total + value);
+            if (instrument.Name == "switchboard.deadlettered.messages")
+            {
+                string? system = null;
+                foreach (KeyValuePair<string, object?> tag in tags)
+                {
+                    system = tag.Key == "messaging.system" ? tag.Value as string : system;
+                }
+
+                deadLetteredBySystem.AddOrUpdate(system ?? "(none)", value, (_, total) => total + value);
+            }
+        });
         meters.Start();
         CapturingLoggerProvider captured = new();
         using ILoggerFactory loggers = LoggerFactory.Create(l => l.AddProvider(captured).SetMinimumLevel(LogLevel.Trace));
@@ -297,6 +311,8 @@ public sealed class ObservabilityTests : IDisposable
         Assert.True(totals.GetValueOrDefault("messaging.client.consumed.messages") >= 2);
         Assert.True(totals.GetValueOrDefault("switchboard.retried.messages") >= 1);
         Assert.True(totals.GetValueOrDefault("switchboard.deadlettered.messages") >= 1);
+        // Tagged with the transport, as docs/observability.md says (outbox rows parked dead say messaging.system=outbox).
+        Assert.True(deadLetteredBySystem.GetValueOrDefault("inmemory") >= 1, $"dead letters by messaging.system: {string.Join(", ", deadLetteredBySystem)}");
         Assert.Contains(captured.Entries, e => e.Level == LogLevel.Warning && e.Exception is InvalidOperationException { Message: "doomed" });
         Assert.Contains(captured.Entries, e => e.Level == LogLevel.Error && e.Message.Contains("dead-lettered", StringComparison.Ordinal) && e.Message.Contains("doomed", StringComparison.Ordinal));
     }
