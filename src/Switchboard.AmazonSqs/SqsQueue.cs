@@ -24,8 +24,8 @@ internal sealed class SqsQueue
     public SqsBatcher<string> Deleter { get; set; } = null!;
 }
 
-/// <summary>One message of a <c>SendMessageBatch</c>.</summary>
-internal sealed record SendEntry(SqsWire.Encoded Encoded, string MessageId, string? GroupId, string? DeduplicationId)
+/// <summary>One message of a <c>SendMessageBatch</c>; <paramref name="DelaySeconds"/> hides it for that long (standard queues, at most 900).</summary>
+internal sealed record SendEntry(SqsWire.Encoded Encoded, string MessageId, string? GroupId, string? DeduplicationId, int DelaySeconds = 0)
 {
     public SendMessageBatchRequestEntry ToEntry(string id) => new()
     {
@@ -34,5 +34,12 @@ internal sealed record SendEntry(SqsWire.Encoded Encoded, string MessageId, stri
         MessageAttributes = Encoded.Attributes,
         MessageGroupId = GroupId,
         MessageDeduplicationId = DeduplicationId,
+        DelaySeconds = DelaySeconds > 0 ? DelaySeconds : null,
     };
+
+    /// <summary>The message as an error names it: its type (when it has one) and its id.</summary>
+    public string Describe()
+        => Encoded.Attributes.TryGetValue(MessageHeaders.MessageType, out MessageAttributeValue? type) && type.StringValue is { Length: > 0 } name
+            ? $"'{name}' ({MessageId})"
+            : $"'{MessageId}'";
 }

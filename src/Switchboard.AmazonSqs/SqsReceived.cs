@@ -3,7 +3,7 @@ using Switchboard.Transport;
 namespace Switchboard.AmazonSqs;
 
 /// <summary>A message received from SQS and not yet settled.</summary>
-internal sealed class SqsReceived(SqsReceiver receiver, TransportMessage message, int deliveryCount, string receiptHandle, DateTimeOffset receivedAt)
+internal sealed partial class SqsReceived(SqsReceiver receiver, TransportMessage message, int deliveryCount, string receiptHandle, DateTimeOffset receivedAt)
     : ReceivedMessage(message, deliveryCount)
 {
     public string ReceiptHandle { get; } = receiptHandle;

@@ -135,6 +135,11 @@ internal sealed partial class SqsReceiver : ITransportReceiver
     /// <summary>Makes the message visible again after <paramref name="delay"/>: SQS delivers it again, counting the receive.</summary>
     internal async Task RetryAsync(SqsReceived received, TimeSpan delay)
     {
+        if (await TryRetryAsDelayedCopyAsync(received, delay).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (delay > TimeSpan.Zero && delay < TimeSpan.FromSeconds(1))
         {
             // SQS counts visibility in whole seconds: a shorter delay is waited here, the message still leased.
@@ -242,10 +247,11 @@ internal sealed partial class SqsReceiver : ITransportReceiver
             foreach (Message message in messages)
             {
                 Dictionary<string, string> headers = SqsWire.ReadHeaders(message);
+                int earlier = SqsWire.TakeEarlierDeliveries(headers);
                 TransportMessage transportMessage = SqsWire.Decode(_destination, message, headers);
                 int deliveryCount = message.Attributes is { } attributes && attributes.TryGetValue("ApproximateReceiveCount", out string? text)
-                    && int.TryParse(text, CultureInfo.InvariantCulture, out int count) ? Math.Max(1, count) : 1;
-                SqsReceived received = new(this, transportMessage, deliveryCount, message.ReceiptHandle, now);
+                    && int.TryParse(text, CultureInfo.InvariantCulture, out int count) ? earlier + Math.Max(1, count) : earlier + 1;
+                SqsReceived received = new(this, transportMessage, deliveryCount, message.ReceiptHandle, now) { SqsMessageId = message.MessageId, Queue = _queue };
                 _leased[received] = 0;
                 string? key = _fifo ? transportMessage.PartitionKey : null;
                 if (key is not null && !_activeKeys.Add(key))

@@ -27,7 +27,7 @@ public sealed partial class SqsTransport
             if (int.TryParse(failed.Id, CultureInfo.InvariantCulture, out int index) && index >= 0 && index < batch.Count)
             {
                 batch[index].Done.TrySetException(new InvalidOperationException(
-                    $"SQS refused message '{batch[index].Item.MessageId}' for queue '{queue.Name}' ({failed.Code}{(failed.SenderFault == true ? ", the request's fault" : ", the service's fault: send it again")}): {failed.Message}"));
+                    $"SQS refused message {batch[index].Item.Describe()} for queue '{queue.Name}' ({failed.Code}{(failed.SenderFault == true ? ", the request's fault" : ", the service's fault: send it again")}): {failed.Message}"));
             }
         }
     }

@@ -13,7 +13,7 @@ namespace Switchboard.AmazonSqs;
 /// <summary>
 /// A transport over Amazon SQS: a queue per destination and consumer group, sends fanned out by the sender to every
 /// group queue of the destination and batched (<c>SendMessageBatch</c>), long polling, acknowledgements batched
-/// (<c>DeleteMessageBatch</c>), leases extended while handlers run, retries through the visibility timeout, and a
+/// (<c>DeleteMessageBatch</c>), leases extended while handlers run, retries delayed by SQS, and a
 /// dead-letter queue per group with SQS's redrive policy as a backstop.
 /// </summary>
 /// <remarks>
@@ -26,9 +26,10 @@ namespace Switchboard.AmazonSqs;
 /// <para>
 /// A received message stays invisible while its handler runs: the receiver extends its visibility every third of
 /// <see cref="SqsTransportOptions.VisibilityTimeout"/> until it is settled, up to
-/// <see cref="SqsTransportOptions.MaxLeaseDuration"/> (SQS's 12 hours). A retry makes it visible again after the delay
-/// (<c>ChangeMessageVisibility</c>); a dead-lettered message is copied to the group's dead-letter queue with the reason,
-/// then deleted.
+/// <see cref="SqsTransportOptions.MaxLeaseDuration"/> (SQS's 12 hours). A retry on a standard queue with a delay of 1 s
+/// to 15 min is a copy sent with <c>DelaySeconds</c>, then the original is deleted; otherwise the message is made visible
+/// again after the delay (<c>ChangeMessageVisibility</c>). A dead-lettered message is copied to the group's dead-letter
+/// queue with the reason, then deleted.
 /// </para>
 /// </remarks>
 public sealed partial class SqsTransport : ITransport
@@ -66,7 +67,7 @@ public sealed partial class SqsTransport : ITransport
 
     /// <inheritdoc />
     /// <remarks>
-    /// Durable queues; retries delayed by SQS (the visibility timeout); leases extended while a handler runs; a redrive
+    /// Durable queues; retries delayed by SQS (<c>DelaySeconds</c> or the visibility timeout); leases extended while a handler runs; a redrive
     /// policy moves messages to the dead-letter queue when dead-lettering is on; per-key order on FIFO queues.
     /// </remarks>
     public TransportCapabilities Capabilities =>

@@ -24,6 +24,9 @@ internal static class SqsWire
     public const string DeadLetterAt = "sb-dlq-at";
     public const string DeadLetterGroup = "sb-dlq-group";
     public const string DeadLetterDestination = "sb-dlq-destination";
+
+    /// <summary>On a retry sent as a delayed copy: how many times the message was delivered before this copy (SQS counts each copy from 1).</summary>
+    public const string EarlierDeliveries = "sb-earlier-deliveries";
     private const int MaxAttributes = 10;
     private const int MaxExceptionDetails = 4096;
 
@@ -165,7 +168,7 @@ internal static class SqsWire
         }
 
         headers.Remove(PartitionKey, out string? partitionKey);
-        foreach (string name in (string[])[DeadLetterReason, DeadLetterExceptionType, DeadLetterExceptionDetails, DeadLetterAttempts, DeadLetterAt, DeadLetterGroup, DeadLetterDestination])
+        foreach (string name in (string[])[EarlierDeliveries, DeadLetterReason, DeadLetterExceptionType, DeadLetterExceptionDetails, DeadLetterAttempts, DeadLetterAt, DeadLetterGroup, DeadLetterDestination])
         {
             headers.Remove(name);
         }
@@ -178,6 +181,10 @@ internal static class SqsWire
 
         return new TransportMessage { Destination = destination, Headers = headers, Body = body, PartitionKey = partitionKey };
     }
+
+    /// <summary>Takes the count of deliveries before a retried copy out of its headers (0 for a message sent once).</summary>
+    public static int TakeEarlierDeliveries(Dictionary<string, string> headers)
+        => headers.Remove(EarlierDeliveries, out string? text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int earlier) && earlier > 0 ? earlier : 0;
 
     /// <summary>The attributes that describe a dead-letter entry; the exception's details are cut to 4 KiB.</summary>
     public static Dictionary<string, string> DeadLetterHeaders(DeadLetterReason reason, string destination, string group, DateTimeOffset at)

@@ -15,13 +15,43 @@ internal sealed partial class SwitchboardBus
     private bool LeanPipeline(MessageRoute route, bool publish)
         => route.PipelineHandler is not null && (!publish || _subscriptions.IsEmpty) && !Observed;
 
+    /// <summary>
+    /// The lean path's context on this thread. It stays in the slot while leased (one thread-local read per message instead
+    /// of the three a take-and-give-back pool costs); a message handled while it is leased (a handler's own nested send)
+    /// gets a fresh one, which takes the slot over.
+    /// </summary>
+    [ThreadStatic]
+    private static MessageContext? t_leanContext;
+
+    /// <summary>A pooled context for a message without metadata (see <see cref="MessageContext.Initialize(IMessageDispatcher, object, Microsoft.Extensions.DependencyInjection.IServiceScopeFactory?)"/>).</summary>
+    private MessageContext RentLeanContext(object message)
+    {
+        MessageContext? context = t_leanContext;
+        if (context is null || context.Leased)
+        {
+            context = new MessageContext();
+            t_leanContext = context;
+        }
+
+        context.Leased = true;
+        context.Initialize(this, message, _runtime.ScopeFactory);
+        return context;
+    }
+
+    /// <summary>Gives a lean context back: it is reset, then free for the thread whose slot holds it (whichever thread finished it).</summary>
+    private static void ReturnLeanContext(MessageContext context)
+    {
+        context.Reset();
+        Volatile.Write(ref context.Leased, false);
+    }
+
     private ValueTask InvokePipeline(MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
     {
-        MessageContext context = RentContext(message, default);
+        MessageContext context = RentLeanContext(message);
         ValueTask pending = handler.InvokeAsync(message, context, cancellationToken);
         if (pending.IsCompletedSuccessfully && context.IsClean)
         {
-            ReturnContext(context);
+            ReturnLeanContext(context);
             return default;
         }
 
@@ -30,12 +60,12 @@ internal sealed partial class SwitchboardBus
 
     private ValueTask<TResult> InvokePipeline<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
-        MessageContext context = RentContext(request, default);
+        MessageContext context = RentLeanContext(request);
         ValueTask<TResult> pending = handler.InvokeTypedAsync(request, context, cancellationToken);
         if (pending.IsCompletedSuccessfully && context.IsClean)
         {
             TResult result = pending.Result;
-            ReturnContext(context);
+            ReturnLeanContext(context);
             return new ValueTask<TResult>(result);
         }
 
@@ -99,7 +129,7 @@ internal sealed partial class SwitchboardBus
         finally
         {
             await context.EndScopeAsync().ConfigureAwait(false);
-            ReturnContext(context);
+            ReturnLeanContext(context);
             _inFlight.Exit();
         }
     }

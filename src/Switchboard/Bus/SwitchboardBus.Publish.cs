@@ -43,6 +43,14 @@ internal sealed partial class SwitchboardBus
 
                 return ContinueWithoutContextAsync(route, [], @event, 0, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
+
+            if (route?.PipelineHandler is { } pipeline && !Observed)
+            {
+                // One handler behind incoming middleware: the lean pipeline path, straight from the route table
+                // (_publishRoutes exists only while there are no runtime subscribers).
+                route.FastPublishes.Increment();
+                return InvokePipeline(route, pipeline, @event, _runtime.Options.HandlerErrors, cancellationToken);
+            }
         }
 
         return PublishOtherwise(@event, options, cancellationToken);

@@ -27,6 +27,13 @@ internal sealed partial class SwitchboardBus
                 route.FastSends.Increment();
                 return InvokeWithoutContext(route, handler, command, cancellationToken);
             }
+
+            if (route?.PipelineCommandHandler is { } pipeline && !Observed)
+            {
+                // The one handler behind incoming middleware: the lean pipeline path, without a second route lookup.
+                route.FastSends.Increment();
+                return InvokePipeline(route, pipeline, command, publishMode: null, cancellationToken);
+            }
         }
 
         return SendOtherwise(command, cancellationToken);
@@ -63,6 +70,12 @@ internal sealed partial class SwitchboardBus
                 // Counts the request and its handler's invocation at once (see MessageRoute.FastRequests).
                 route.FastRequests.Increment();
                 return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
+            }
+
+            if (route?.PipelineCommandHandler is { } pipeline && pipeline.ResultType == typeof(TResult) && !Observed)
+            {
+                route.FastRequests.Increment();
+                return InvokePipeline(route, Unsafe.As<ResultHandlerInvoker<TResult>>(pipeline), request, cancellationToken);
             }
         }
 

@@ -95,7 +95,7 @@ public sealed class MessageContext
     private List<object>? _owned;
 
     /// <summary>Gets the incoming middleware's view of this message, reused for each of its handlers (and with this context).</summary>
-    internal IncomingContext Incoming => _incoming ??= new IncomingContext();
+    internal IncomingContext Incoming => _incoming ??= new IncomingContext(this);
 
     /// <summary>Takes a handler instance the bus created for this message outside the container: disposed when the message is done.</summary>
     internal void Own(object instance) => (_owned ??= []).Add(instance);
@@ -207,6 +207,20 @@ public sealed class MessageContext
         Attempt = metadata.Attempt <= 0 ? 1 : metadata.Attempt;
         Topic = metadata.Topic;
         _transaction = metadata.Transaction;
+        _scopeFactory = scopeFactory;
+    }
+
+    /// <summary>Whether the bus's lean pipeline path has this context out (see <c>SwitchboardBus.RentLeanContext</c>).</summary>
+    internal bool Leased;
+
+    /// <summary>
+    /// Prepares a context fresh from <see cref="Reset"/> (or new) for a message without metadata: only what differs from the
+    /// reset state is written.
+    /// </summary>
+    internal void Initialize(IMessageDispatcher dispatcher, object message, IServiceScopeFactory? scopeFactory)
+    {
+        Dispatcher = dispatcher;
+        Message = message;
         _scopeFactory = scopeFactory;
     }
 

@@ -10,24 +10,22 @@ public sealed class IncomingContext
 {
     private object? _result;
 
-    internal IncomingContext()
-    {
-    }
+    internal IncomingContext(MessageContext messageContext) => MessageContext = messageContext;
 
     /// <summary>Gets the message being handled.</summary>
     public object Message { get; private set; } = null!;
 
     /// <summary>Gets the message's concrete type.</summary>
-    public Type MessageType { get; private set; } = null!;
+    public Type MessageType => Message.GetType();
 
     /// <summary>Gets the name of the handler the pipeline runs around (class name, or delegate's declaring method).</summary>
-    public string HandlerName { get; private set; } = null!;
+    public string HandlerName => Invoker!.Name;
 
     /// <summary>Gets the type of the handler's result, or <see langword="null"/> for a handler without one.</summary>
-    public Type? ResultType { get; private set; }
+    public Type? ResultType => Invoker!.ResultType;
 
     /// <summary>Gets the message's context: ids, headers, attempt, items shared by its handlers, DI scope, transaction, cascading.</summary>
-    public MessageContext MessageContext { get; private set; } = null!;
+    public MessageContext MessageContext { get; }
 
     /// <summary>Gets the token the handler receives.</summary>
     public CancellationToken CancellationToken { get; private set; }
@@ -65,14 +63,11 @@ public sealed class IncomingContext
         HasResult = true;
     }
 
-    internal void Initialize(Dispatch.HandlerInvoker invoker, object message, Type? resultType, MessageContext context, CancellationToken cancellationToken)
+    internal void Initialize(Dispatch.HandlerInvoker invoker, object message, CancellationToken cancellationToken)
     {
+        // Only what changes per invocation: the rest is read from the invoker and the message when asked for.
         Invoker = invoker;
         Message = message;
-        MessageType = message.GetType();
-        HandlerName = invoker.Name;
-        ResultType = resultType;
-        MessageContext = context;
         CancellationToken = cancellationToken;
         _result = null;
         HasResult = false;

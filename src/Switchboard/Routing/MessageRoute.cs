@@ -36,6 +36,11 @@ internal sealed class MessageRoute
             {
                 LocalCommandHandler = CommandHandler;
             }
+
+            if (ReferenceEquals(CommandHandler, PipelineHandler))
+            {
+                PipelineCommandHandler = PipelineHandler;
+            }
         }
     }
 
@@ -81,6 +86,12 @@ internal sealed class MessageRoute
     /// middleware: the lean path that runs it with a pooled context and no state machine while everything completes synchronously.
     /// </summary>
     public HandlerInvoker? PipelineHandler { get; }
+
+    /// <summary>
+    /// Gets <see cref="PipelineHandler"/> when it is also the route's <see cref="CommandHandler"/>: the send and request
+    /// fast paths take the lean pipeline path straight from the route table with it.
+    /// </summary>
+    public HandlerInvoker? PipelineCommandHandler { get; }
 
     /// <summary>Gets whether the route stays in process and no handler needs a context: the condition of the fastest publish.</summary>
     public bool InProcessWithoutContext { get; }

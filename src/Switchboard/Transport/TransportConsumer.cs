@@ -183,6 +183,7 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
         }
 
         using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
+        TransportSpanTags.Add(activity, received);
         object? result;
         try
         {
