@@ -46,6 +46,8 @@ internal sealed partial class KafkaReceiver
                 _transport.Health.OnDelivered();
                 OnRecord(consumer, record);
             }
+
+            CommitBeforeLeaving(consumer);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or KafkaException)
         {
@@ -56,7 +58,8 @@ internal sealed partial class KafkaReceiver
         {
             try
             {
-                // Runs the revoke callback for every partition (which commits the watermarks), then leaves the group.
+                // Runs the revoke callback for every partition still owned (which commits a watermark only if CommitBeforeLeaving
+                // could not), then leaves the group.
                 consumer.Close();
             }
             catch (KafkaException)
@@ -147,7 +150,8 @@ internal sealed partial class KafkaReceiver
         {
             foreach (TopicPartition partition in partitions)
             {
-                _partitions[partition.Partition.Value] = new PartitionState(partition);
+                // Assigned while stopping (a rebalance during CommitBeforeLeaving): nothing of it is handed out.
+                _partitions[partition.Partition.Value] = new PartitionState(partition) { Revoking = _stopping.IsCancellationRequested };
             }
         }
 
@@ -167,6 +171,11 @@ internal sealed partial class KafkaReceiver
     {
         List<TopicPartition> partitions = [.. _unlooked];
         _unlooked.Clear();
+        if (partitions.Count == 0)
+        {
+            return; // an empty (incremental) assignment: nothing to look up (librdkafka can block on an empty request)
+        }
+
         List<TopicPartitionOffset> committed = [];
         try
         {
@@ -177,16 +186,29 @@ internal sealed partial class KafkaReceiver
             // Unknown: every record counts as a first delivery.
         }
 
+        List<TopicPartition> uncommitted = [];
         lock (_gate)
         {
             foreach (TopicPartitionOffset offset in committed)
             {
-                if (!offset.Offset.IsSpecial && _partitions.TryGetValue(offset.Partition.Value, out PartitionState? state))
+                if (!_partitions.TryGetValue(offset.Partition.Value, out PartitionState? state))
                 {
+                    continue;
+                }
+
+                if (offset.Offset.IsSpecial)
+                {
+                    uncommitted.Add(offset.TopicPartition);
+                }
+                else
+                {
+                    state.Committed = offset;
                     state.PossiblyDeliveredBelow = offset.Offset.Value + Options.MaxInFlightPerPartition;
                 }
             }
         }
+
+        CommitStartingPoints(consumer, uncommitted);
     }
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
@@ -221,13 +243,9 @@ internal sealed partial class KafkaReceiver
                 _partitions.Remove(state.Partition.Partition.Value);
                 // Commit the watermark of every partition that was read: also when nothing was handled, so that the next
                 // owner knows that records past it may have been delivered before (see PossiblyDeliveredBelow).
-                if (state.Watermark is { } watermark)
+                if (Position(state) is { } position && position != state.Committed)
                 {
-                    commit.Add(new TopicPartitionOffset(state.Partition, new Offset(watermark)));
-                }
-                else if (state.Unsettled.TryPeek(out Tracked? first))
-                {
-                    commit.Add(new TopicPartitionOffset(state.Partition, new Offset(first.Offset)));
+                    commit.Add(position);
                 }
             }
         }
@@ -289,6 +307,9 @@ internal sealed class PartitionState(TopicPartition partition)
 
     /// <summary>The partition has gone: settling a record no longer stores an offset.</summary>
     public bool Revoked { get; set; }
+
+    /// <summary>The last offset known to be committed for the group (read at assignment, or committed by this member), if any.</summary>
+    public TopicPartitionOffset? Committed { get; set; }
 
     /// <summary>Records below this offset may have been in flight at the partition's previous owner.</summary>
     public long PossiblyDeliveredBelow { get; set; } = -1;

@@ -6,7 +6,9 @@ using System.Text;
 // writes it there; then it lives until it is killed (SIGTERM/SIGINT end it cleanly).
 // The mock has no CreateTopics API (topics are created on first use with 4 partitions). A test that needs a topic with
 // another partition count writes a file `<name>.topic` holding `<topic> <partitions>` into the control directory; the host
-// creates the topic through the mock's own API and deletes the file. Usage:
+// creates the topic through the mock's own API and deletes the file. A file `<name>.errors` holding
+// `<api key> <error code> <count>` makes the next <count> requests of that API fail with that error (a fault a test needs,
+// e.g. a commit refused because the group is rebalancing). Usage:
 //   Switchboard.KafkaMockBroker [--brokers N] [--initial-rebalance-delay-ms N] [--bootstrap-file PATH] [--control-dir DIR]
 int brokers = 1;
 int rebalanceDelayMs = 100;
@@ -92,6 +94,22 @@ else
 
             File.Delete(request);
         }
+
+        foreach (string request in Directory.GetFiles(controlDir, "*.errors"))
+        {
+            // `<api key> <error code> <count>`: the next <count> requests of that API, from any client, fail with that error.
+            int[] parts = [.. File.ReadAllText(request).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture))];
+            if (parts.Length != 3 || parts[2] < 1)
+            {
+                Console.Error.WriteLine($"bad error injection in {Path.GetFileName(request)}");
+                File.Move(request, request + ".failed", overwrite: true);
+                continue;
+            }
+
+            Native.rd_kafka_mock_push_request_errors_array(cluster, (short)parts[0], (UIntPtr)parts[2], Enumerable.Repeat(parts[1], parts[2]).ToArray());
+            File.Delete(request);
+        }
     }
 }
 Native.rd_kafka_mock_cluster_destroy(cluster);
@@ -155,4 +173,7 @@ internal static partial class Native
 
     [DllImport(Library)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);
+
+    [DllImport(Library)]
+    internal static extern void rd_kafka_mock_push_request_errors_array(IntPtr cluster, short apiKey, UIntPtr count, int[] errors);
 }

@@ -37,23 +37,38 @@ public static class KafkaServer
     /// Creates a topic with the given partitions, as an operator would. The mock broker has no CreateTopics API: the request
     /// goes through its host's control directory (SWITCHBOARD_KAFKA_CONTROL, set by scripts/test.sh).
     /// </summary>
-    public static async Task CreateTopicAsync(string topic, int partitions)
+    public static Task CreateTopicAsync(string topic, int partitions) => ControlAsync("topic", $"{topic} {partitions}", $"create topic {topic}");
+
+    /// <summary>
+    /// Makes the next <paramref name="count"/> requests of one Kafka API (from any client of the broker) fail with
+    /// <paramref name="errorCode"/>: a broker-side fault, injected through the mock host's control directory. Tests that use
+    /// it run alone (<see cref="KafkaFaultCollection"/>), so that no other test's client meets the fault.
+    /// </summary>
+    public static Task FailNextRequestsAsync(short apiKey, int errorCode, int count) => ControlAsync("errors", $"{apiKey} {errorCode} {count}", $"inject error {errorCode}");
+
+    private static async Task ControlAsync(string kind, string content, string what)
     {
         string control = Environment.GetEnvironmentVariable("SWITCHBOARD_KAFKA_CONTROL") is { Length: > 0 } dir
             ? dir
             : throw new InvalidOperationException("SWITCHBOARD_KAFKA_CONTROL is not set (scripts/test.sh sets it to .servers/kafka/control).");
-        string request = Path.Combine(control, Guid.NewGuid().ToString("N") + ".topic");
-        await File.WriteAllTextAsync(request + ".tmp", $"{topic} {partitions}");
+        string request = Path.Combine(control, Guid.NewGuid().ToString("N") + "." + kind);
+        await File.WriteAllTextAsync(request + ".tmp", content);
         File.Move(request + ".tmp", request);
         DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (File.Exists(request))
         {
             if (DateTime.UtcNow > deadline || File.Exists(request + ".failed"))
             {
-                throw new InvalidOperationException($"The Kafka mock broker did not create topic {topic} (see .servers/kafka/broker.log).");
+                throw new InvalidOperationException($"The Kafka mock broker did not {what} (see .servers/kafka/broker.log).");
             }
 
             await Task.Delay(10);
         }
     }
+}
+
+/// <summary>Kafka tests that inject broker faults: they run alone, after the tests that run in parallel.</summary>
+[CollectionDefinition(nameof(KafkaFaultCollection), DisableParallelization = true)]
+public sealed class KafkaFaultCollection
+{
 }
