@@ -12,7 +12,7 @@ namespace Switchboard.Transport;
 /// on failure retry with back-off, then dead-letter with the reason; answer the response store when the sender waits.
 /// One bad message never stops the loop.
 /// </summary>
-internal sealed class TransportConsumer : IAsyncDisposable
+internal sealed partial class TransportConsumer : IAsyncDisposable
 {
     private readonly SwitchboardBus _bus;
     private readonly BusRuntime _runtime;
@@ -182,7 +182,7 @@ internal sealed class TransportConsumer : IAsyncDisposable
             return;
         }
 
-        using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
+        using Activity? activity = StartReceiveActivity(received);
         object? result;
         try
         {
@@ -373,29 +373,5 @@ internal sealed class TransportConsumer : IAsyncDisposable
         {
             Log.ResponseStoreFailed(_runtime.Logger, correlationId, ex);
         }
-    }
-
-    private Activity? StartReceiveActivity(TransportMessage message, int attempt)
-    {
-        if (!_runtime.Tracing || !SwitchboardDiagnostics.ActivitySource.HasListeners())
-        {
-            return null;
-        }
-
-        ActivityContext.TryParse(message.GetHeader(MessageHeaders.TraceParent), message.GetHeader(MessageHeaders.TraceState), out ActivityContext parent);
-        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"receive {message.Destination}", ActivityKind.Consumer, parent);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name);
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, "receive");
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, "receive");
-            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, message.Destination);
-            activity.SetTag(SwitchboardDiagnostics.Tags.ConsumerGroup, _options.ConsumerGroup);
-            activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, message.MessageId);
-            activity.SetTag(SwitchboardDiagnostics.Tags.DeliveryCount, attempt);
-            activity.SetTag(SwitchboardDiagnostics.Tags.BodySize, message.Body.Length);
-        }
-
-        return activity;
     }
 }
