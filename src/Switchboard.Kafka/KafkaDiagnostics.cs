@@ -30,3 +30,14 @@ internal sealed class KafkaConnectionHealth(ConnectionMonitor monitor)
         }
     }
 }
+
+/// <summary>OpenTelemetry messaging attributes of a Kafka record (semantic conventions for Kafka).</summary>
+internal static class KafkaTags
+{
+    /// <summary>The partition, as a string (the conventions' type for every system's partition id).</summary>
+    public const string PartitionId = "messaging.destination.partition.id";
+
+    public const string Offset = "messaging.kafka.offset";
+
+    public const string MessageKey = "messaging.kafka.message.key";
+}

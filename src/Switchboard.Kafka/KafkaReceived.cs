@@ -10,6 +10,21 @@ internal sealed class KafkaReceived(KafkaReceiver receiver, PartitionState state
 
     public Tracked Tracked { get; } = tracked;
 
+    /// <inheritdoc />
+    /// <remarks>The record's partition and offset, and its key when it has one (OpenTelemetry's Kafka attributes).</remarks>
+    public override IReadOnlyList<KeyValuePair<string, object?>> TransportTags => Message.PartitionKey is { } key
+        ?
+        [
+            new(KafkaTags.PartitionId, KafkaWire.Format(State.Partition.Partition.Value)),
+            new(KafkaTags.Offset, Tracked.Offset),
+            new(KafkaTags.MessageKey, key),
+        ]
+        :
+        [
+            new(KafkaTags.PartitionId, KafkaWire.Format(State.Partition.Partition.Value)),
+            new(KafkaTags.Offset, Tracked.Offset),
+        ];
+
     /// <summary>Whether the bus holds this delivery (guarded by the receiver's lock).</summary>
     public bool Handed { get; set; }
 
