@@ -25,6 +25,11 @@ public static class OverKafka
             // Topics are created on first use by brokers with auto.create.topics.enable (Kafka's default, and the mock);
             // where the application may create its own topics, leave CreateTopics on and set Partitions.
             CreateTopics = false,
+            // A worker's receivers (one per topic) join the group one after the other. librdkafka's mock broker holds every
+            // join for session.timeout.ms − 1 s (a real broker completes it once the members have rejoined), so with Kafka's
+            // default 45 s the worker took ~45 s to get its partitions there. 6 s is the least a broker accepts by default.
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromSeconds(2),
         };
 
         if (args.Contains("worker"))
