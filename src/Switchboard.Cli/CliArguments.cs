@@ -6,7 +6,7 @@ internal sealed class CliArguments
     private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "yes", "all", "help" };
 
     // Target options whose value may be left out: it then comes from the environment variable or the settings file.
-    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite" };
+    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite", "kafka" };
 
     private readonly Dictionary<string, List<string?>> _options = new(StringComparer.Ordinal);
 

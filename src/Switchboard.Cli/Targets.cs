@@ -13,16 +13,16 @@ namespace Switchboard.Cli;
 /// Opens the client for the target on the command line. A connection comes from the option's value, else from its
 /// environment variable (<c>SWITCHBOARD_REDIS</c>, ...), else from the settings file; it is never printed.
 /// </summary>
-internal static class Targets
+internal static partial class Targets
 {
-    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite"];
+    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite", KafkaName];
 
     public static async Task<IOperationsClient> OpenAsync(CliArguments args, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         string[] chosen = [.. Names.Where(args.Has)];
         if (chosen.Length == 0)
         {
-            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --postgres or --sqlite (see switchboard --help).");
+            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --kafka, --postgres or --sqlite (see switchboard --help).");
         }
 
         Settings settings = Settings.Load(args, environment);
@@ -53,6 +53,11 @@ internal static class Targets
                 RabbitMqTransport transport = new(new RabbitMqTransportOptions { Uri = new Uri(Resolve(args, "rabbitmq", environment, settings)), CreateTopology = false, ConnectionName = "switchboard-cli" });
                 owned.Add(transport);
                 sources.Add(OperationsSource.ForTransport(transport, destination, rabbitGroup));
+            }
+
+            if (args.Has("kafka"))
+            {
+                AddKafka(args, Resolve(args, "kafka", environment, settings), settings, sources, owned);
             }
 
             if (args.Has("postgres"))

@@ -22,7 +22,7 @@ namespace Switchboard.Kafka;
 /// go to <c>{topic}.{group}.dlq</c>; replays go back to the destination's topic marked for that group only.
 /// </para>
 /// </remarks>
-public sealed class KafkaTransport : ITransport
+public sealed partial class KafkaTransport : ITransport
 {
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly Lazy<IAdminClient> _admin;

@@ -18,13 +18,13 @@ public sealed class CliTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private sealed record Run(int ExitCode, string Output, string Error)
+    internal sealed record Run(int ExitCode, string Output, string Error)
     {
         public JsonElement Json => JsonDocument.Parse(Output).RootElement.Clone();
     }
 
     /// <summary>Runs the CLI in this process, with the servers' connections in its environment only (never on its command line).</summary>
-    private static async Task<Run> CliAsync(params string[] args)
+    internal static async Task<Run> CliAsync(params string[] args)
     {
         StringWriter output = new();
         StringWriter error = new();
