@@ -241,7 +241,9 @@ public sealed partial class KafkaTransport : ITransport
         {
             BootstrapServers = Options.BootstrapServers,
             ClientId = $"{Options.ClientId ?? "switchboard"}-{clientSuffix}",
-            GroupId = group,
+            // The prefix namespaces the Kafka group as it does the topics: a group's members are every consumer with that id,
+            // whatever topic it reads, so two environments (or test runs) sharing a cluster must not share "billing".
+            GroupId = Options.TopicPrefix + group,
             // A new group reads from the start: messages sent before a service's group existed are not lost.
             AutoOffsetReset = AutoOffsetReset.Earliest,
             // Offsets are stored by the receiver as records are handled (the contiguous watermark) and committed by

@@ -44,7 +44,11 @@ public sealed class KafkaTransportOptions
     /// <value>The default value is <see langword="null"/>: it must be set.</value>
     public string? BootstrapServers { get; set; }
 
-    /// <summary>Gets or sets the prefix of every topic name.</summary>
+    /// <summary>
+    /// Gets or sets the prefix of every topic name and of every Kafka consumer group id (group <c>billing</c> is the Kafka group
+    /// <c>{TopicPrefix}billing</c>): Kafka puts every consumer with one group id in one group whatever topics they read, so
+    /// environments sharing a cluster are kept apart by the prefix.
+    /// </summary>
     /// <value>The default value is an empty string.</value>
     public string TopicPrefix { get; set; } = string.Empty;
 
