@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVERS=(redis rabbitmq postgres sqs chromium)
+SERVERS=(redis rabbitmq postgres sqs chromium kafka)
 STATE_DIR="${SWITCHBOARD_SERVERS_DIR:-$PWD/.servers}"
 
 # Redis: a fixed, non-default loopback port, so a Redis the developer already runs on 6379 is never touched.
@@ -44,6 +44,12 @@ SQS_PORT="${SWITCHBOARD_SQS_PORT:-9480}"
 SQS_DIR="$STATE_DIR/sqs"
 SQS_NPM_DIR="$PWD/.servers/npm"
 SQS_EMULATOR_VERSION="1.9.2"
+# Kafka: librdkafka's mock cluster (no Apache Kafka can be installed here: no Debian package, no JVM artifacts), hosted by
+# tests/Switchboard.KafkaMockBroker in a process of its own on 127.0.0.1, on a port the OS picks. The bootstrap address is
+# written to $KAFKA_DIR/bootstrap; scripts/test.sh exports it as SWITCHBOARD_KAFKA, and the control directory (where tests
+# ask for topics with a given partition count: the mock has no CreateTopics API) as SWITCHBOARD_KAFKA_CONTROL. What the mock does and does not do is
+# in docs/transports/kafka.md.
+KAFKA_DIR="$STATE_DIR/kafka"
 APT_UPDATED=0
 
 log() { printf 'servers: %s\n' "$*" >&2; }
@@ -369,6 +375,47 @@ start_chromium() {
 }
 
 stop_chromium() { :; }
+
+start_kafka() {
+  command -v dotnet >/dev/null 2>&1 || { log "the Kafka mock broker needs the .NET SDK (dotnet)"; return 1; }
+  mkdir -p "$KAFKA_DIR"
+  stop_kafka # left over from an earlier run that was killed: every run starts from a broker this script owns
+  rm -f "$KAFKA_DIR/bootstrap"
+  if ! dotnet build tests/Switchboard.KafkaMockBroker/Switchboard.KafkaMockBroker.csproj -c Release -o "$KAFKA_DIR/bin" \
+    -v quiet -nologo >"$KAFKA_DIR/build.log" 2>&1; then
+    log "building the Kafka mock broker failed; see $KAFKA_DIR/build.log"
+    tail -n 20 "$KAFKA_DIR/build.log" >&2 || true
+    return 1
+  fi
+  nohup dotnet "$KAFKA_DIR/bin/Switchboard.KafkaMockBroker.dll" --bootstrap-file "$KAFKA_DIR/bootstrap" \
+    --control-dir "$KAFKA_DIR/control" >"$KAFKA_DIR/broker.log" 2>&1 &
+  echo $! >"$KAFKA_DIR/broker.pid"
+  for _ in $(seq 1 100); do
+    if [ -s "$KAFKA_DIR/bootstrap" ]; then
+      log "kafka (librdkafka mock cluster) listening on $(cat "$KAFKA_DIR/bootstrap")"
+      return 0
+    fi
+    kill -0 "$(cat "$KAFKA_DIR/broker.pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "the Kafka mock broker did not start; see $KAFKA_DIR/broker.log"
+  tail -n 20 "$KAFKA_DIR/broker.log" >&2 || true
+  return 1
+}
+
+stop_kafka() {
+  if [ -f "$KAFKA_DIR/broker.pid" ]; then
+    local pid
+    pid=$(cat "$KAFKA_DIR/broker.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$KAFKA_DIR/broker.pid" "$KAFKA_DIR/bootstrap"
+  fi
+}
 
 cmd="${1:-start}"
 # Optional server names after the command start or stop only those (e.g. `scripts/servers.sh start redis`).

@@ -67,6 +67,9 @@ export SWITCHBOARD_SQS="http://127.0.0.1:$SWITCHBOARD_SQS_PORT"
 
 # scripts/servers.sh installs Debian's chromium here; the dashboard's browser tests drive it through Playwright.
 export SWITCHBOARD_CHROMIUM="${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}"
+# scripts/servers.sh starts librdkafka's mock cluster on a loopback port the OS picks and writes its bootstrap address here.
+kafka_dir="${SWITCHBOARD_SERVERS_DIR:-$PWD/.servers}/kafka"
+export SWITCHBOARD_KAFKA="$(cat "$kafka_dir/bootstrap" 2>/dev/null)" SWITCHBOARD_KAFKA_CONTROL="$kafka_dir/control"
 
 dotnet test Switchboard.slnx \
   --configuration Release \

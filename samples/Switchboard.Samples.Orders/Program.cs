@@ -27,6 +27,15 @@ if (args.Contains("--dashboard"))
     return;
 }
 
+// Across two processes over Kafka: `-- --kafka 127.0.0.1:9092 worker` in one terminal, `-- --kafka 127.0.0.1:9092` in another.
+
+if (args.Contains("--kafka"))
+{
+    // The same orders across two processes over Kafka: see OverKafka.cs.
+    await OverKafka.RunAsync(args);
+    return;
+}
+
 if (args.Contains("--redis"))
 {
     // The same orders across two processes over Redis Streams: see OverRedis.cs.

@@ -1,5 +1,3 @@
-using Switchboard.Transport;
-
 namespace Switchboard.AmazonSqs;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace Switchboard.AmazonSqs;
 /// <c>aws_sqs</c>, the physical queue (<c>messaging.destination.name</c>, <c>aws.sqs.queue.url</c>) and SQS's own message id
 /// (<c>messaging.message.id</c>); the envelope's id stays on the span as <c>switchboard.message.id</c>.
 /// </summary>
-internal sealed partial class SqsReceived : ITransportSpanTags
+internal sealed partial class SqsReceived
 {
     /// <summary>The value of <c>messaging.system</c> the OpenTelemetry conventions give SQS.</summary>
     public const string SemanticSystemName = "aws_sqs";
@@ -18,20 +16,25 @@ internal sealed partial class SqsReceived : ITransportSpanTags
     /// <summary>Gets the queue it was received from.</summary>
     public SqsQueue? Queue { get; init; }
 
-    public IEnumerable<KeyValuePair<string, object?>> GetSpanTags()
+    /// <inheritdoc />
+    public override IReadOnlyList<KeyValuePair<string, object?>> TransportTags
     {
-        yield return new("messaging.system", SemanticSystemName);
-        if (Queue is not null)
+        get
         {
-            yield return new("messaging.destination.name", Queue.Name);
-            yield return new("aws.sqs.queue.url", Queue.Url);
-        }
+            List<KeyValuePair<string, object?>> tags = [new("messaging.system", SemanticSystemName)];
+            if (Queue is not null)
+            {
+                tags.Add(new("messaging.destination.name", Queue.Name));
+                tags.Add(new("aws.sqs.queue.url", Queue.Url));
+            }
 
-        if (SqsMessageId is { Length: > 0 } id)
-        {
-            yield return new("messaging.message.id", id);
-        }
+            if (SqsMessageId is { Length: > 0 } id)
+            {
+                tags.Add(new("messaging.message.id", id));
+            }
 
-        yield return new("switchboard.message.id", Message.MessageId);
+            tags.Add(new("switchboard.message.id", Message.MessageId));
+            return tags;
+        }
     }
 }

@@ -23,10 +23,11 @@ internal static class CliApp
           --url [http://host/switchboard]         a running app's dashboard API
           --redis [connection] [--prefix P]       Redis streams (default prefix: switchboard)
           --rabbitmq [amqp-uri] --destination D --group G
+          --kafka [bootstrap-servers] --destination D --group G [--topic-prefix P]
           --postgres [connection] [--schema S] [--table-prefix T] [--group G]   the PostgreSQL outbox
           --sqlite [path-or-connection] [--table-prefix T] [--group G]          the SQLite outbox
           --sqs [service-url] [--region R] [--queue-prefix P] [--fifo]          Amazon SQS (credentials: the AWS SDK's chain)
-          --settings FILE                         JSON with "url", "redis", "prefix", "rabbitmq", "postgres", "sqlite", "sqs"
+          --settings FILE                         JSON with "url", "redis", "prefix", "rabbitmq", "kafka", "topicPrefix", "postgres", "sqlite", "sqs"
 
         Filters: --type T  --exception E  --text X  --from TIME  --to TIME  --page-size N  --cursor C
         Output:  --json    machine-readable output on stdout

@@ -6,7 +6,7 @@ internal sealed class CliArguments
     private static readonly HashSet<string> Flags = new(StringComparer.Ordinal) { "json", "yes", "all", "help", "fifo" };
 
     // Target options whose value may be left out: it then comes from the environment variable or the settings file.
-    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite", "sqs" };
+    private static readonly HashSet<string> OptionalValues = new(StringComparer.Ordinal) { "url", "redis", "rabbitmq", "postgres", "sqlite", "sqs", "kafka" };
 
     private readonly Dictionary<string, List<string?>> _options = new(StringComparer.Ordinal);
 

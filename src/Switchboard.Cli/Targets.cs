@@ -15,14 +15,14 @@ namespace Switchboard.Cli;
 /// </summary>
 internal static partial class Targets
 {
-    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite", "sqs"];
+    private static readonly string[] Names = ["url", "redis", "rabbitmq", "postgres", "sqlite", "sqs", KafkaName];
 
     public static async Task<IOperationsClient> OpenAsync(CliArguments args, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         string[] chosen = [.. Names.Where(args.Has)];
         if (chosen.Length == 0)
         {
-            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --postgres, --sqlite or --sqs (see switchboard --help).");
+            throw new CliUsageException("Choose a target: --url <dashboard>, --redis, --rabbitmq, --kafka, --postgres, --sqlite or --sqs (see switchboard --help).");
         }
 
         Settings settings = Settings.Load(args, environment);
@@ -53,6 +53,11 @@ internal static partial class Targets
                 RabbitMqTransport transport = new(new RabbitMqTransportOptions { Uri = new Uri(Resolve(args, "rabbitmq", environment, settings)), CreateTopology = false, ConnectionName = "switchboard-cli" });
                 owned.Add(transport);
                 sources.Add(OperationsSource.ForTransport(transport, destination, rabbitGroup));
+            }
+
+            if (args.Has("kafka"))
+            {
+                AddKafka(args, Resolve(args, "kafka", environment, settings), settings, sources, owned);
             }
 
             if (args.Has("postgres"))

@@ -69,7 +69,8 @@ public static class MessageBus
             ownsTransport: builder.Transport is null || builder.OwnsTransport,
             loggerFactory,
             time,
-            services?.GetService<IServiceScopeFactory>());
+            services?.GetService<IServiceScopeFactory>(),
+            builder.CreatePartitionKeys());
         SwitchboardBus bus = new(runtime, parent: null, builder.Options.Name);
         if (builder.OutboxStore is { } store)
         {

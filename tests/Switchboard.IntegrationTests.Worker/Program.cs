@@ -2,6 +2,7 @@ using System.Data.Common;
 using Switchboard;
 using Switchboard.IntegrationTests.Worker;
 using Switchboard.Outbox;
+using Switchboard.Kafka;
 using Switchboard.Redis;
 
 // A child process the integration tests start and kill for real. The first argument picks the mode:
@@ -16,6 +17,10 @@ using Switchboard.Redis;
 //   sqs-serve <sqs url> <queue prefix> <redis> <response key prefix>
 //       seed 000's worker over SQS: handles "seed.place-order" requests and stores each result in a RedisResponseStore;
 //       prints "handled <id>" after each (an order id starting with "slow" takes 5 s).
+//   kafka <bootstrap servers> <topic prefix> <destination> <group>
+//       consumes "worker.account-changed" messages (keyed by account) in the group; prints "handled <id>" after each, except
+//       that a message whose id starts with "hang" prints "handling <id>" and hangs: the Kafka fault tests kill this process
+//       with records of several keys completed out of order around the hung one.
 //   <redis connection string> <stream prefix> <destination> <group>   (no mode: the Redis killed-consumer test)
 //       consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that
 //       the test can kill this process while the message is in flight, unacknowledged.
@@ -26,6 +31,7 @@ return args switch
         => await SendThenHangAsync(store, connectionString, space, redis, prefix, destination, id),
     ["sqs-consume", string url, string prefix, string destination, string group] => await SqsConsumeThenHangAsync(url, prefix, destination, group),
     ["sqs-serve", string url, string prefix, string redis, string keyPrefix] => await SqsServeAsync(url, prefix, redis, keyPrefix),
+    ["kafka", string bootstrap, string prefix, string destination, string group] => await ConsumeKafkaAsync(bootstrap, prefix, destination, group),
     [string redis, string prefix, string destination, string group] when !redis.StartsWith("outbox-", StringComparison.Ordinal)
         => await ConsumeThenHangAsync(redis, prefix, destination, group),
     _ => Usage(),
@@ -162,8 +168,45 @@ static async Task<int> SqsServeAsync(string url, string prefix, string redis, st
     return 0;
 }
 
+static async Task<int> ConsumeKafkaAsync(string bootstrap, string prefix, string destination, string group)
+{
+    KafkaTransportOptions options = new()
+    {
+        BootstrapServers = bootstrap,
+        TopicPrefix = prefix,
+        CreateTopics = false,
+        Linger = TimeSpan.FromMilliseconds(1),
+        SessionTimeout = TimeSpan.FromSeconds(2),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(250),
+        MaxPollInterval = TimeSpan.FromSeconds(30),
+        CommitInterval = TimeSpan.FromMilliseconds(100),
+    };
+    await using IMessageBus bus = MessageBus.Create(b => b
+        .Configure(o => { o.Name = group; o.ConsumerConcurrency = 4; })
+        .UseKafka(options)
+        .AddMessageType<WorkerAccountChanged>("worker.account-changed")
+        .RouteToTransport<WorkerAccountChanged>(destination)
+        .Handle<WorkerAccountChanged>(async (e, ct) =>
+        {
+            if (e.Id.StartsWith("hang", StringComparison.Ordinal))
+            {
+                Console.WriteLine($"handling {e.Id}");
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+
+            Console.WriteLine($"handled {e.Id}");
+        }));
+
+    // Consumers start with the bus; the group is joined in the background (records are read from the group's start, so a
+    // message published before the join completes is not missed).
+    Console.WriteLine("ready");
+    await Task.Delay(Timeout.Infinite);
+    return 0;
+}
+
 internal sealed record WorkerOrderPlaced(string Id);
 
 internal sealed record SeedPlaceOrder(string OrderId, long AmountCents) : IRequest<SeedOrderPlaced>;
 
 internal sealed record SeedOrderPlaced(string OrderId, string Status, long AmountCents);
+internal sealed record WorkerAccountChanged(string Id) : DomainEvent;

@@ -29,6 +29,8 @@ public sealed class SpyTransport(ITransport inner, ConcurrentQueue<string> log) 
 
     private sealed class SpyReceived(ReceivedMessage inner, ConcurrentQueue<string> log) : ReceivedMessage(inner.Message, inner.DeliveryCount)
     {
+        public override IReadOnlyList<KeyValuePair<string, object?>> TransportTags => inner.TransportTags;
+
         public override ValueTask AckAsync(CancellationToken cancellationToken)
         {
             log.Enqueue("ack:" + Message.MessageId);

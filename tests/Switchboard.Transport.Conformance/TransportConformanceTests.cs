@@ -408,6 +408,57 @@ public abstract partial class TransportConformanceTests : IAsyncLifetime
         Assert.Equal(1, await DeadLetters(destination, "pricing").CountAsync());
     }
 
+    [Fact]
+    public async Task OrderingByKey_EveryKeysMessagesAreHandledInOrder_EvenWhenOneIsRetried()
+    {
+        if (!ExpectedCapabilities.HasFlag(TransportCapabilities.OrderingByKey))
+        {
+            return; // the transport does not promise per-key order
+        }
+
+        const int keys = 4;
+        const int perKey = 25;
+        string destination = Destination("ordered");
+        ConcurrentDictionary<string, List<int>> seen = new();
+        Ledger ledger = new();
+        IMessageBus sender = await ServiceAsync("ledger-writer", b => b.RouteToTransport<CfAccountChanged>(destination));
+        await ServiceAsync("ledger", b => b.Configure(o => o.ConsumerConcurrency = 4).RouteToTransport<CfAccountChanged>(destination).Handle<CfAccountChanged>(async (e, context, ct) =>
+        {
+            // The fifth message of account-1 fails twice: the later messages of account-1 must wait for it, while the
+            // other accounts go on.
+            if (e.Account == "account-1" && e.Sequence == 5 && context.Attempt < 3)
+            {
+                throw new InvalidOperationException("transient");
+            }
+
+            await Task.Delay(1, ct);
+            List<int> list = seen.GetOrAdd(e.Account, _ => []);
+            lock (list)
+            {
+                list.Add(e.Sequence);
+            }
+
+            ledger.Handled($"{e.Account}/{e.Sequence}");
+        }));
+
+        for (int i = 0; i < perKey; i++)
+        {
+            for (int k = 0; k < keys; k++)
+            {
+                CfAccountChanged change = new($"account-{k}", i) { AggregateId = $"account-{k}", AggregateType = "Account" };
+                await sender.PublishAsync(change);
+                ledger.Published($"{change.Account}/{i}");
+            }
+        }
+
+        await ledger.WaitAllHandledAsync(Patience);
+        ledger.AssertPassRule();
+        foreach ((string account, List<int> order) in seen)
+        {
+            Assert.True(order.SequenceEqual(Enumerable.Range(0, perKey)), $"{account} handled out of order: {string.Join(",", order)}");
+        }
+    }
+
     private static string IdOf(DeadLetterMessage dead)
         => System.Text.Json.JsonDocument.Parse(dead.Message.Body).RootElement.GetProperty("id").GetString()!;
 

@@ -24,7 +24,8 @@ internal sealed class BusRuntime
         bool ownsTransport,
         ILoggerFactory loggerFactory,
         TimeProvider time,
-        IServiceScopeFactory? scopeFactory)
+        IServiceScopeFactory? scopeFactory,
+        PartitionKeys? partitionKeys = null)
     {
         Options = options;
         Router = router;
@@ -38,7 +39,7 @@ internal sealed class BusRuntime
         Time = time;
         ScopeFactory = scopeFactory;
         Tracing = options.EnableTracing;
-        Codec = new EnvelopeCodec(types, serializer, options.Name, time, options.MaxMessageBytes);
+        Codec = new EnvelopeCodec(types, serializer, options.Name, time, options.MaxMessageBytes, partitionKeys ?? PartitionKeys.None);
         Background = new BackgroundQueue(options.BackgroundQueueCapacity, options.BackgroundConcurrency, Logger);
     }
 

@@ -67,7 +67,7 @@ public sealed class OutboxMessageOptions
     /// <summary>Gets or sets the correlation id; the message id when <see langword="null"/>.</summary>
     public string? CorrelationId { get; set; }
 
-    /// <summary>Gets or sets the partition key: messages with the same key are dispatched in the order written. Defaults to a <see cref="DomainEvent"/>'s aggregate id.</summary>
+    /// <summary>Gets or sets the partition key: messages with the same key are dispatched in the order written. Defaults to the key chosen by <see cref="BusBuilder.PartitionBy{T}(Func{T, string?})"/> for the message's type, else a <see cref="DomainEvent"/>'s aggregate id.</summary>
     public string? PartitionKey { get; set; }
 
     /// <summary>Gets or sets extra headers.</summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using Switchboard.Routing;
 using Switchboard.Serialization;
 using Switchboard.Transport;
 
@@ -10,7 +11,7 @@ namespace Switchboard.Pipeline;
 /// Turns a message and its metadata into a <see cref="TransportMessage"/> with CloudEvents headers, and back. The way
 /// back resolves the type only through the allow-list.
 /// </summary>
-internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerializer serializer, string source, TimeProvider time, int maxBytes)
+internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerializer serializer, string source, TimeProvider time, int maxBytes, PartitionKeys partitionKeys)
 {
     public IMessageSerializer Serializer => serializer;
 
@@ -73,7 +74,7 @@ internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerialize
             headers[MessageHeaders.AggregateType] = domainEvent.AggregateType;
         }
 
-        partitionKey ??= (message as DomainEvent)?.AggregateId is { Length: > 0 } aggregateId ? aggregateId : null;
+        partitionKey ??= partitionKeys.For(message);
         if (partitionKey is not null)
         {
             headers[MessageHeaders.PartitionKey] = partitionKey;

@@ -22,6 +22,15 @@ public abstract class ReceivedMessage
     /// <summary>Gets how many times the message has been delivered, this time included.</summary>
     public int DeliveryCount { get; }
 
+    /// <summary>
+    /// Gets what the transport knows of this delivery beyond the message, as OpenTelemetry attribute names and values (for
+    /// Kafka: <c>messaging.destination.partition.id</c>, <c>messaging.kafka.offset</c>, <c>messaging.kafka.message.key</c>).
+    /// The bus's consumer adds them to the span of the message's handling; it reads them only when that span is recorded,
+    /// so an override may build them on demand.
+    /// </summary>
+    /// <value>Empty unless the transport overrides it.</value>
+    public virtual IReadOnlyList<KeyValuePair<string, object?>> TransportTags => [];
+
     /// <summary>Acknowledges the message: its handlers succeeded, and the broker may forget it.</summary>
     /// <param name="cancellationToken">Cancels waiting for the broker.</param>
     /// <returns>A task that completes when the broker has the acknowledgement.</returns>

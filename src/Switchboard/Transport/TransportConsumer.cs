@@ -182,8 +182,7 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
             return;
         }
 
-        using Activity? activity = StartReceiveActivity(message, received.DeliveryCount);
-        TransportSpanTags.Add(activity, received);
+        using Activity? activity = StartReceiveActivity(received);
         object? result;
         try
         {
@@ -260,29 +259,5 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
         {
             Log.ResponseStoreFailed(_runtime.Logger, correlationId, ex);
         }
-    }
-
-    private Activity? StartReceiveActivity(TransportMessage message, int attempt)
-    {
-        if (!_runtime.Tracing || !SwitchboardDiagnostics.ActivitySource.HasListeners())
-        {
-            return null;
-        }
-
-        ActivityContext.TryParse(message.GetHeader(MessageHeaders.TraceParent), message.GetHeader(MessageHeaders.TraceState), out ActivityContext parent);
-        Activity? activity = SwitchboardDiagnostics.ActivitySource.StartActivity($"receive {message.Destination}", ActivityKind.Consumer, parent);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(SwitchboardDiagnostics.Tags.System, _runtime.Transport.Name);
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationName, "receive");
-            activity.SetTag(SwitchboardDiagnostics.Tags.OperationType, "receive");
-            activity.SetTag(SwitchboardDiagnostics.Tags.Destination, message.Destination);
-            activity.SetTag(SwitchboardDiagnostics.Tags.ConsumerGroup, _options.ConsumerGroup);
-            activity.SetTag(SwitchboardDiagnostics.Tags.MessageId, message.MessageId);
-            activity.SetTag(SwitchboardDiagnostics.Tags.DeliveryCount, attempt);
-            activity.SetTag(SwitchboardDiagnostics.Tags.BodySize, message.Body.Length);
-        }
-
-        return activity;
     }
 }

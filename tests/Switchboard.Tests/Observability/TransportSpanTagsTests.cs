@@ -6,7 +6,7 @@ namespace Switchboard.Tests.Observability;
 
 public sealed record TagPing(string Id);
 
-/// <summary>A received message that implements <see cref="ITransportSpanTags"/> puts its own tags on the consumer's receive span.</summary>
+/// <summary>A received message that implements <see cref="ReceivedMessage.TransportTags"/> puts its own tags on the consumer's receive span.</summary>
 [Collection(nameof(ObservabilityCollection))]
 public sealed class TransportSpanTagsTests
 {
@@ -66,9 +66,9 @@ public sealed class TransportSpanTagsTests
             public ValueTask DisposeAsync() => receiver.DisposeAsync();
         }
 
-        private sealed class Tagged(ReceivedMessage received) : ReceivedMessage(received.Message, received.DeliveryCount), ITransportSpanTags
+        private sealed class Tagged(ReceivedMessage received) : ReceivedMessage(received.Message, received.DeliveryCount)
         {
-            public IEnumerable<KeyValuePair<string, object?>> GetSpanTags() =>
+            public override IReadOnlyList<KeyValuePair<string, object?>> TransportTags =>
             [
                 new("messaging.system", "broker-x"),
                 new("messaging.destination.name", "physical-queue-7"),

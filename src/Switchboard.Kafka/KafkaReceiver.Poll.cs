@@ -1,0 +1,324 @@
+using Confluent.Kafka;
+
+namespace Switchboard.Kafka;
+
+/// <summary>The receiver's poll thread and its rebalance callbacks (which librdkafka runs on that thread, inside <c>Consume</c>).</summary>
+internal sealed partial class KafkaReceiver
+{
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+
+    // Partitions assigned whose committed offsets are still to be read (poll thread only).
+    private readonly List<TopicPartition> _unlooked = [];
+
+    private void Poll()
+    {
+        IConsumer<byte[]?, byte[]?> consumer = _consumer!;
+        try
+        {
+            consumer.Subscribe(_topic);
+            int failures = 0;
+            while (!_stopping.IsCancellationRequested)
+            {
+                if (_resumeWanted)
+                {
+                    ResumeDrained(consumer);
+                }
+
+                ConsumeResult<byte[]?, byte[]?>? record;
+                try
+                {
+                    record = consumer.Consume(PollTimeout);
+                    failures = 0;
+                }
+                catch (ConsumeException ex)
+                {
+                    // A broker-side error (the topic is being created, the broker restarts): librdkafka recovers; back off a little.
+                    _transport.Health.OnError(ex.Error);
+                    _stopping.Token.WaitHandle.WaitOne(Math.Min(1000, 50 << Math.Min(failures++, 4)));
+                    continue;
+                }
+
+                if (record is null || record.IsPartitionEOF)
+                {
+                    continue;
+                }
+
+                _transport.Health.OnDelivered();
+                OnRecord(consumer, record);
+            }
+
+            CommitBeforeLeaving(consumer);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or KafkaException)
+        {
+            // Stopping (or the client broke): the finally block leaves the group as well as it can.
+            _transport.Health.OnError(ex is KafkaException kafka ? kafka.Error : new Error(ErrorCode.Local_Destroy));
+        }
+        finally
+        {
+            try
+            {
+                // Runs the revoke callback for every partition still owned (which commits a watermark only if CommitBeforeLeaving
+                // could not), then leaves the group.
+                consumer.Close();
+            }
+            catch (KafkaException)
+            {
+                // The broker is unreachable: the group gives the partitions away after the session timeout.
+            }
+
+            consumer.Dispose();
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void OnRecord(IConsumer<byte[]?, byte[]?> consumer, ConsumeResult<byte[]?, byte[]?> record)
+    {
+        lock (_gate)
+        {
+            if (!_partitions.TryGetValue(record.Partition.Value, out PartitionState? state) || state.Revoking)
+            {
+                return; // fetched just before its partition went: its new owner reads it
+            }
+
+            Tracked tracked = new(record.Offset.Value);
+            state.Unsettled.Enqueue(tracked);
+            Dictionary<string, string> headers = KafkaWire.FromHeaders(record.Message.Headers);
+            if (headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
+            {
+                // A dead letter replayed for another group: not ours to handle; counted as handled.
+                tracked.Settled = true;
+                Advance(state);
+                return;
+            }
+
+            // Kafka keeps no delivery count: a record the previous owner of the partition may have had in flight (up to
+            // MaxInFlightPerPartition past the committed offset) counts as a second delivery.
+            int deliveryCount = tracked.Offset < state.PossiblyDeliveredBelow ? 2 : 1;
+            KafkaReceived received = new(this, state, tracked, KafkaWire.ToMessage(_options.Destination, record, headers), deliveryCount);
+            if (received.Message.PartitionKey is { } key)
+            {
+                if (state.Keys.TryGetValue(key, out Queue<KafkaReceived>? waiting))
+                {
+                    waiting.Enqueue(received); // an earlier record of this key is unsettled: wait behind it
+                }
+                else
+                {
+                    state.Keys[key] = new Queue<KafkaReceived>();
+                    _ready.Writer.TryWrite(received);
+                }
+            }
+            else
+            {
+                _ready.Writer.TryWrite(received);
+            }
+
+            if (!state.Paused && state.Unsettled.Count >= Options.MaxInFlightPerPartition)
+            {
+                // Enough of this partition is unsettled: stop fetching it, but keep polling (the member stays in its group).
+                consumer.Pause([state.Partition]);
+                state.Paused = true;
+            }
+        }
+    }
+
+    private void ResumeDrained(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _resumeWanted = false;
+        List<TopicPartition> resume = [];
+        lock (_gate)
+        {
+            foreach (PartitionState state in _partitions.Values)
+            {
+                if (state.Paused && !state.Revoking && state.Unsettled.Count < Options.MaxInFlightPerPartition)
+                {
+                    state.Paused = false;
+                    resume.Add(state.Partition);
+                }
+            }
+        }
+
+        if (resume.Count > 0)
+        {
+            consumer.Resume(resume);
+        }
+    }
+
+    private void OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        lock (_gate)
+        {
+            foreach (TopicPartition partition in partitions)
+            {
+                // Assigned while stopping (a rebalance during CommitBeforeLeaving): nothing of it is handed out.
+                _partitions[partition.Partition.Value] = new PartitionState(partition) { Revoking = _stopping.IsCancellationRequested };
+            }
+        }
+
+        // The committed offsets are read now, before any record of these partitions is handed out (LookUpCommitted).
+        _unlooked.AddRange(partitions);
+        LookUpCommitted(consumer);
+        _transport.Health.OnDelivered();
+        _firstAssignment.TrySetResult();
+    }
+
+    /// <summary>
+    /// Reads the group's committed offsets of newly assigned partitions, before any of their records is handed out: Kafka
+    /// keeps no delivery count, so records the previous owner may have had in flight (up to MaxInFlightPerPartition past
+    /// the committed offset) count as a second delivery.
+    /// </summary>
+    private void LookUpCommitted(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        List<TopicPartition> partitions = [.. _unlooked];
+        _unlooked.Clear();
+        if (partitions.Count == 0)
+        {
+            return; // an empty (incremental) assignment: nothing to look up (librdkafka can block on an empty request)
+        }
+
+        List<TopicPartitionOffset> committed = [];
+        try
+        {
+            committed = consumer.Committed(partitions, KafkaTransport.OperationTimeout);
+        }
+        catch (KafkaException)
+        {
+            // Unknown: every record counts as a first delivery.
+        }
+
+        List<TopicPartition> uncommitted = [];
+        lock (_gate)
+        {
+            foreach (TopicPartitionOffset offset in committed)
+            {
+                if (!_partitions.TryGetValue(offset.Partition.Value, out PartitionState? state))
+                {
+                    continue;
+                }
+
+                if (offset.Offset.IsSpecial)
+                {
+                    uncommitted.Add(offset.TopicPartition);
+                }
+                else
+                {
+                    state.Committed = offset;
+                    state.PossiblyDeliveredBelow = offset.Offset.Value + Options.MaxInFlightPerPartition;
+                }
+            }
+        }
+
+        CommitStartingPoints(consumer, uncommitted);
+    }
+
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    {
+        List<TopicPartitionOffset> commit = [];
+        lock (_gate)
+        {
+            List<PartitionState> leaving = [];
+            foreach (TopicPartitionOffset partition in partitions)
+            {
+                if (_partitions.TryGetValue(partition.Partition.Value, out PartitionState? state))
+                {
+                    state.Revoking = true; // nothing more of it is handed out
+                    leaving.Add(state);
+                }
+            }
+
+            // Let what the handlers hold finish (not when stopping: the bus has already drained or given up on it).
+            DateTime deadline = TimeProvider.System.GetUtcNow().UtcDateTime + Options.RevokeTimeout;
+            while (!_stopping.IsCancellationRequested && leaving.Any(s => s.InFlight > 0))
+            {
+                TimeSpan left = deadline - TimeProvider.System.GetUtcNow().UtcDateTime;
+                if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left))
+                {
+                    break;
+                }
+            }
+
+            foreach (PartitionState state in leaving)
+            {
+                state.Revoked = true;
+                _partitions.Remove(state.Partition.Partition.Value);
+                // Commit the watermark of every partition that was read: also when nothing was handled, so that the next
+                // owner knows that records past it may have been delivered before (see PossiblyDeliveredBelow).
+                if (Position(state) is { } position && position != state.Committed)
+                {
+                    commit.Add(position);
+                }
+            }
+        }
+
+        if (commit.Count > 0)
+        {
+            try
+            {
+                consumer.Commit(commit);
+            }
+            catch (KafkaException ex)
+            {
+                // Not committed: the next owner starts from the previous commit and handles some records again.
+                _transport.Health.OnError(ex.Error);
+            }
+        }
+    }
+
+    private void OnLost(List<TopicPartitionOffset> partitions)
+    {
+        // The session expired: the partitions already belong to someone else. Commit nothing; drop what was waiting.
+        lock (_gate)
+        {
+            foreach (TopicPartitionOffset partition in partitions)
+            {
+                if (_partitions.Remove(partition.Partition.Value, out PartitionState? state))
+                {
+                    state.Revoking = true;
+                    state.Revoked = true;
+                }
+            }
+
+            Monitor.PulseAll(_gate);
+        }
+    }
+}
+
+/// <summary>What a receiver knows of one assigned partition. Guarded by the receiver's lock.</summary>
+internal sealed class PartitionState(TopicPartition partition)
+{
+    public TopicPartition Partition { get; } = partition;
+
+    /// <summary>Records read and not yet behind the watermark, in offset order.</summary>
+    public Queue<Tracked> Unsettled { get; } = new();
+
+    /// <summary>Keys with an unsettled record, each with the later records of that key waiting behind it.</summary>
+    public Dictionary<string, Queue<KafkaReceived>> Keys { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The offset after the last contiguous settled record (what is committed), or null before the first.</summary>
+    public long? Watermark { get; set; }
+
+    /// <summary>Records handed to the bus and not yet settled or sent back for a retry.</summary>
+    public int InFlight { get; set; }
+
+    public bool Paused { get; set; }
+
+    /// <summary>The partition is being given up: nothing more is handed out.</summary>
+    public bool Revoking { get; set; }
+
+    /// <summary>The partition has gone: settling a record no longer stores an offset.</summary>
+    public bool Revoked { get; set; }
+
+    /// <summary>The last offset known to be committed for the group (read at assignment, or committed by this member), if any.</summary>
+    public TopicPartitionOffset? Committed { get; set; }
+
+    /// <summary>Records below this offset may have been in flight at the partition's previous owner.</summary>
+    public long PossiblyDeliveredBelow { get; set; } = -1;
+}
+
+/// <summary>One record read from a partition: its offset and whether it has been settled.</summary>
+internal sealed class Tracked(long offset)
+{
+    public long Offset { get; } = offset;
+
+    public bool Settled { get; set; }
+}
