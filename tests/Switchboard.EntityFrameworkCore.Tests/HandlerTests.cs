@@ -62,7 +62,7 @@ public sealed class HandlerTests
                 await db.SaveChangesAsync(ct);
             });
             b.Handle<OrderShipped>(_ => { });
-        }, o => { o.Retry.InitialDelay = TimeSpan.FromMilliseconds(300); o.Retry.Jitter = false; }); // the first ProcessAsync ends before the retry is due
+        }, o => { o.Retry.InitialDelay = TimeSpan.FromHours(1); o.Retry.MaxDelay = TimeSpan.FromHours(1); o.Retry.Jitter = false; }); // the first ProcessAsync cannot reach the retry, however slow the machine
         await using (AppDb app = h.NewDb())
         {
             app.Orders.Add(new Order { Id = "taken" });
@@ -78,6 +78,8 @@ public sealed class HandlerTests
         Assert.Equal(1, await h.OutboxRowsAsync());             // no cascaded message
         Assert.Equal(1, await h.Store.ScalarAsync("SELECT attempts FROM switchboard_outbox"));
 
+        Assert.Equal(1, await h.Store.ScalarAsync("SELECT COUNT(*) FROM switchboard_outbox WHERE not_before IS NOT NULL")); // the retry is scheduled, not lost
+        await h.Store.ScalarAsync("UPDATE switchboard_outbox SET not_before = 0 WHERE not_before IS NOT NULL RETURNING 1"); // the hour has passed
         await h.ProcessUntilAsync(() => Volatile.Read(ref attempts) == 2);
         Assert.Equal(2, await h.OrdersAsync());
         Assert.Equal(2, await h.OutboxRowsAsync());     // the retry's cascaded message, once
