@@ -160,7 +160,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
                 headers.Add(KafkaWire.DeadLetterExceptionDetails, Utf8(reason.ExceptionDetails ?? string.Empty));
                 headers.Add(KafkaWire.DeadLetterAttempts, Utf8(KafkaWire.Format(reason.Attempts)));
                 headers.Add(KafkaWire.DeadLetterGroup, Utf8(Group));
-                headers.Add(KafkaWire.DeadLetterAt, Utf8(KafkaWire.Format(TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds())));
+                headers.Add(KafkaWire.DeadLetterAt, Utf8(KafkaWire.Format(_options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds())));
                 headers.Add(KafkaWire.DeadLetterSource, Utf8($"{received.State.Partition.Partition.Value}-{received.Tracked.Offset}"));
                 await _transport.ProduceAsync(DeadLetterTopic, KafkaWire.Key(received.Message.PartitionKey), received.Message.Body.ToArray(), headers, cancellationToken).ConfigureAwait(false);
             }
@@ -186,7 +186,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
     {
         try
         {
-            await Task.Delay(delay, TimeProvider.System, _stopping.Token).ConfigureAwait(false);
+            await Task.Delay(delay, _options.TimeProvider, _stopping.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
