@@ -83,6 +83,14 @@ public sealed class OutboxOptions
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan HealthyAge { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Gets or sets how long the health check waits for the database to answer before it reports the outbox unhealthy, whether
+    /// or not the database client gives up by then (over a stalled network Npgsql's own timeouts add up to more: see
+    /// docs/outbox-postgres.md, "Stalled networks").
+    /// </summary>
+    /// <value>The default value is 5 seconds, as the transports' <c>HealthCheckTimeout</c>.</value>
+    public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     internal void Validate()
     {
         Retry.Validate();
@@ -99,6 +107,11 @@ public sealed class OutboxOptions
         if (DispatchedRetention < TimeSpan.Zero || InboxRetention < TimeSpan.Zero)
         {
             throw new BusConfigurationException("OutboxOptions.DispatchedRetention and InboxRetention cannot be negative.");
+        }
+
+        if (HealthCheckTimeout <= TimeSpan.Zero)
+        {
+            throw new BusConfigurationException($"OutboxOptions.HealthCheckTimeout must be positive (it is {HealthCheckTimeout}).");
         }
     }
 }

@@ -63,9 +63,10 @@ public sealed class SqsFaultTests : IAsyncLifetime
         options.HealthCheckTimeout = TimeSpan.FromSeconds(2);
         SqsTransport senderTransport = new(options);
         await using IMessageBus sender = MessageBus.Create(b => b.Configure(o => o.Name = "web").UseTransport(senderTransport, disposeWithBus: true).RouteToTransport<SqsOrder>("outage"));
+        SqsTransport billingTransport = new(SqsServer.Options(_prefix, url));
         await using IMessageBus billing = MessageBus.Create(b => b
             .Configure(o => o.Name = "billing")
-            .UseAmazonSqs(SqsServer.Options(_prefix, url))
+            .UseTransport(billingTransport, disposeWithBus: true)
             .RouteToTransport<SqsOrder>("outage")
             .Handle<SqsOrder>(e => ledger.Handled(e.Id)));
         await ((Switchboard.Bus.SwitchboardBus)billing).EnsureStartedAsync(CancellationToken.None);
@@ -85,7 +86,8 @@ public sealed class SqsFaultTests : IAsyncLifetime
             Assert.Equal(HealthStatus.Unhealthy, down.Status);
             Assert.False(senderTransport.ConnectionMonitor.IsConnected);
             Assert.Contains("sqs", down.Description, StringComparison.OrdinalIgnoreCase);
-            await Task.Delay(TimeSpan.FromSeconds(2)); // the receiver fails its polls and backs off meanwhile
+            // The receiver's poll fails (its transport reports the outage) before the emulator comes back.
+            await Eventually.TrueAsync(() => !billingTransport.ConnectionMonitor.IsConnected, Patience);
 
             // Back on the same port, empty (the emulator keeps nothing in memory across a restart; SQS itself is durable).
             (emulator, _) = await SqsChildProcess.EmulatorAsync(port);
@@ -108,6 +110,7 @@ public sealed class SqsFaultTests : IAsyncLifetime
             await ledger.WaitAllHandledAsync(Patience);
             Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync(context)).Status);
             Assert.True(senderTransport.ConnectionMonitor.Outages >= 1);
+            Assert.True(billingTransport.ConnectionMonitor.IsConnected); // its receive of "after" was answered
             ledger.AssertPassRule();
         }
         finally

@@ -34,6 +34,7 @@ public sealed class SqsTransportTests : IAsyncLifetime
     public async Task SlowHandler_LongerThanTheVisibilityTimeout_IsHandledOnce_WhileTheLeaseIsExtended()
     {
         ConcurrentDictionary<string, int> handled = new();
+        int completed = 0;
         IMessageBus sender = Bus("web", o => { }, b => b.RouteToTransport<SqsOrder>("slow"));
         for (int i = 0; i < 2; i++)
         {
@@ -42,16 +43,18 @@ public sealed class SqsTransportTests : IAsyncLifetime
             {
                 handled.AddOrUpdate(e.Id, 1, static (_, n) => n + 1);
                 await Task.Delay(TimeSpan.FromSeconds(7), ct);
+                Interlocked.Increment(ref completed);
             }));
         }
 
         await StartedAsync();
         await sender.PublishAsync(new SqsOrder("slow-1"));
         await Eventually.TrueAsync(() => handled.ContainsKey("slow-1"), Patience);
-        await Task.Delay(TimeSpan.FromSeconds(9)); // the handler's 7 s, more than three visibility timeouts, and a margin
+        // The handler ran its 7 s (more than three visibility timeouts) and the message is deleted: a message whose lease had
+        // lapsed meanwhile would have been taken by the other consumer (counted when it started) or be in the queue still.
+        await Eventually.TrueAsync(() => Volatile.Read(ref completed) >= 1, Patience);
+        await QueueEmptyAsync("slow");
         Assert.Equal(1, handled["slow-1"]);
-        SqsQueueInfo info = await Transport().GetQueueInfoAsync("slow", "billing");
-        Assert.Equal(0, info.Visible + info.InFlight);
     }
 
     [Fact]
@@ -88,7 +91,9 @@ public sealed class SqsTransportTests : IAsyncLifetime
         await StartedAsync();
         await sender.PublishAsync(new SqsOrder("r-1"));
         await Eventually.TrueAsync(() => attempts.Count >= 2, Patience);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // Nothing left in the queue (visible, in flight or delayed) after the second attempt succeeded: no further handling can
+        // start, and every one that ran was recorded before its message was deleted or returned.
+        await QueueEmptyAsync("retry-long");
         Assert.Equal(0, overlaps);
         (int Attempt, long Start, long End)[] seen = [.. attempts];
         Assert.Equal([1, 2], seen.Select(a => a.Attempt));
@@ -154,7 +159,8 @@ public sealed class SqsTransportTests : IAsyncLifetime
 
         IDeadLetterQueue dlq = Transport().GetDeadLetterQueue("poison", "billing");
         await Eventually.TrueAsync(() => dlq.CountAsync().AsTask().Result == 1, Patience);
-        await Task.Delay(TimeSpan.FromSeconds(3)); // three visibility timeouts: an undeleted original would be back by now
+        // An undeleted original would count as in flight (its visibility timeout running) or visible, never as gone.
+        await QueueEmptyAsync("poison");
         Assert.Equal(2, Volatile.Read(ref calls));
         SqsQueueInfo info = await Transport().GetQueueInfoAsync("poison", "billing");
         Assert.Equal(new SqsQueueInfo(0, 0, 0, 1), info);
@@ -345,6 +351,19 @@ public sealed class SqsTransportTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => new SqsTransportOptions { ServiceUrl = SqsServer.Url, VisibilityTimeout = TimeSpan.FromHours(13) }.Validate());
         Assert.Throws<ArgumentException>(() => new SqsTransportOptions { ServiceUrl = SqsServer.Url, QueueNamePrefix = "has space" }.Validate());
         new SqsTransportOptions { ServiceUrl = SqsServer.Url }.Validate();
+    }
+
+    /// <summary>Waits until billing's queue of <paramref name="destination"/> holds nothing visible, in flight or delayed.</summary>
+    private async Task QueueEmptyAsync(string destination)
+    {
+        SqsTransport transport = Transport();
+        DateTime deadline = DateTime.UtcNow + Patience;
+        SqsQueueInfo info;
+        while ((info = await transport.GetQueueInfoAsync(destination, "billing")) is not { Visible: 0, InFlight: 0, Delayed: 0 })
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the queue is not empty within {Patience.TotalSeconds:0} s: {info}");
+            await Task.Delay(50);
+        }
     }
 
     private SqsTransport Transport()

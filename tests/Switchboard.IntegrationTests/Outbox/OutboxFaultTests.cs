@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using StackExchange.Redis;
+using Switchboard.IntegrationTests.EntityFrameworkCore;
 using Switchboard.IntegrationTests.Redis;
 using Switchboard.IntegrationTests.Worker;
 using Switchboard.Outbox;
@@ -279,7 +280,9 @@ public abstract class OutboxFaultTests : IAsyncLifetime
         }
 
         ConcurrentDictionary<string, int> handled = new(StringComparer.Ordinal);
+        ConcurrentQueue<string> log = new();
         IMessageBus consumer = Track(MessageBus.Create(b => b
+            .UseLoggerFactory(new ListLoggerFactory(log))
             .Configure(o =>
             {
                 o.Name = group;
@@ -314,13 +317,14 @@ public abstract class OutboxFaultTests : IAsyncLifetime
 
         // Delivered, held unacknowledged, not handled, not dead-lettered, though the bus allows only 2 attempts.
         await WaitUntilAsync(async () => await PendingInGroupAsync(RedisServer.ConnectionString, destination, group) == 1, "the message is delivered to the consumer");
-        for (int i = 0; i < 20; i++)
-        {
-            await Task.Delay(100);
-            Assert.False(handled.ContainsKey("during-outage"), "handled while its database was unreachable");
-            Assert.Equal(1, await PendingInGroupAsync(RedisServer.ConnectionString, destination, group));
-            Assert.Equal(0, await DeadLetterCountAsync(destination, group));
-        }
+        // The signal: the consumer logged the inbox's database unreachable more times than the bus allows attempts (2), and
+        // still holds the message: a consumer that spent attempts on the outage would have dead-lettered it after the second.
+        await WaitUntilAsync(
+            () => log.Count(l => l.Contains("the database is unreachable; message", StringComparison.Ordinal)) > 2,
+            "the consumer tries the inbox's database more times than the bus allows attempts");
+        Assert.False(handled.ContainsKey("during-outage"), "handled while its database was unreachable");
+        Assert.Equal(1, await PendingInGroupAsync(RedisServer.ConnectionString, destination, group));
+        Assert.Equal(0, await DeadLetterCountAsync(destination, group));
 
         await outage.RestoreAsync();
         await WaitUntilAsync(() => handled.ContainsKey("during-outage"), "the message is handled when the database returns");

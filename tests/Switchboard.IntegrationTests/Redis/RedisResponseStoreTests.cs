@@ -24,6 +24,13 @@ public sealed class RedisResponseStoreTests : IAsyncLifetime
         await RedisServer.DeleteKeysAsync(_prefix);
     }
 
+    private static async Task<string> LastCommandAsync(ConnectionMultiplexer admin, long clientId)
+    {
+        string list = (string)(await admin.GetDatabase().ExecuteAsync("CLIENT", "LIST", "ID", clientId))!;
+        string? cmd = list.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("cmd=", StringComparison.Ordinal));
+        return cmd?["cmd=".Length..] ?? "";
+    }
+
     private RedisResponseStore Store(ConnectionMultiplexer connection) => new(connection, _prefix + ":response:");
 
     [Fact]
@@ -32,8 +39,18 @@ public sealed class RedisResponseStoreTests : IAsyncLifetime
         RedisResponseStore waiter = Store(_waiterConnection);
         RedisResponseStore worker = Store(_workerConnection);
 
+        // The waiter subscribes, then reads the key once: when the server has run that read (the last command of the waiter's
+        // connection is a GET), the response can only reach the waiter through the notification.
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync(RedisServer.ConnectionString + ",allowAdmin=true");
+        long waiterClient = (long)await _waiterConnection.GetDatabase().ExecuteAsync("CLIENT", "ID");
         ValueTask<StoredResponse> waiting = waiter.WaitAsync("c-1", TimeSpan.FromSeconds(10));
-        await Task.Delay(100);
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!(await LastCommandAsync(admin, waiterClient)).Equals("get", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the waiter did not read the key within 10 s");
+            await Task.Delay(10);
+        }
+
         Assert.False(waiting.IsCompleted);
         await worker.StoreAsync("c-1", StoredResponse.Success("42"u8.ToArray(), "application/json"), TimeSpan.FromSeconds(30));
 

@@ -104,7 +104,16 @@ public sealed class RedisTransportTests : IAsyncLifetime
         IDatabase db = (await transport.GetConnectionAsync()).GetDatabase();
         await db.KeyDeleteAsync($"{_prefix}:nogroup");
         await db.KeyDeleteAsync($"{_prefix}:nogroup:billing:replay");
-        await Task.Delay(200);
+
+        // The consumer's next read fails with NOGROUP and it creates the streams and its group again (nothing else creates
+        // them: the message below is published only after): wait for that, so the group is recreated before "after" exists.
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (!await HasGroupAsync(db, $"{_prefix}:nogroup", "billing") || !await HasGroupAsync(db, $"{_prefix}:nogroup:billing:replay", "billing"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the consumer did not recreate its group in time");
+            await Task.Delay(10);
+        }
+
         await bus.PublishAsync(new RtOrderPlaced("after"));
 
         await WaitAsync(() => handled.ContainsKey("after"));
@@ -153,6 +162,16 @@ public sealed class RedisTransportTests : IAsyncLifetime
         Headers = new Dictionary<string, string> { [MessageHeaders.MessageId] = id },
         Body = "{}"u8.ToArray(),
     };
+
+    private static async Task<bool> HasGroupAsync(IDatabase db, string stream, string group)
+    {
+        if (!await db.KeyExistsAsync(stream))
+        {
+            return false;
+        }
+
+        return (await db.StreamGroupInfoAsync(stream)).Any(g => g.Name == group);
+    }
 
     private static async Task WaitAsync(Func<bool> condition)
     {

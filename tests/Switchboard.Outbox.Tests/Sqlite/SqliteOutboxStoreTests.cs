@@ -356,6 +356,9 @@ public sealed class SqliteOutboxStoreTests : IAsyncLifetime
         Assert.All(handled.Values, n => Assert.Equal(1, n));
     }
 
+    /// <summary>How long a claim blocked by another connection's write lock is watched (see the test that uses it).</summary>
+    private static readonly TimeSpan BusyWaitWatched = TimeSpan.FromMilliseconds(300);
+
     [Fact]
     public async Task BusyTimeout_AStatementWaitsForTheWriteLock()
     {
@@ -366,11 +369,22 @@ public sealed class SqliteOutboxStoreTests : IAsyncLifetime
         SqliteTransaction held = locker.BeginTransaction(deferred: false);
 
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        Task<IReadOnlyList<OutboxMessage>> claim = Task.Run(async () => await store.ClaimAsync(new OutboxClaim("a", 10, now, now.AddSeconds(30))));
-        await Task.Delay(300);
+        TaskCompletionSource calling = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<IReadOnlyList<OutboxMessage>> claim = Task.Run(async () =>
+        {
+            calling.SetResult();
+            return await store.ClaimAsync(new OutboxClaim("a", 10, now, now.AddSeconds(30)));
+        });
+
+        // A bounded window, on purpose: SQLite's busy handler waits inside the native step call and shows nothing outside it
+        // (no lock-wait view as PostgreSQL's pg_stat_activity), so the claim is watched for a while from when it was called.
+        // Without the busy timeout it would fail with SQLITE_BUSY at once, well inside the window; under load the window
+        // can only pass vacuously (the claim not yet at its BEGIN IMMEDIATE), never fail a correct store.
+        await calling.Task;
+        await Task.Delay(BusyWaitWatched);
         Assert.False(claim.IsCompleted, "the claim should wait for the write lock");
         held.Rollback();
-        Assert.Single(await claim);
+        Assert.Single(await claim); // it succeeded after the lock was released: it waited, rather than failing
     }
 
     [Fact]

@@ -79,10 +79,11 @@ public sealed class BuiltInMiddlewareTests
             .AddValidator<PlShip>(s => s.Id.StartsWith("x", StringComparison.Ordinal) ? ["Ids starting with x are retired."] : [])
             .RouteToTransport<PlShip>("pl-validated")
             .Handle<PlShip>(_ => Interlocked.Increment(ref handled)));
-        await Task.Delay(50); // the receiver's consumer joins its group
+        // Getting the group's dead-letter queue creates the group if the receiver's consumer has not yet: the message is
+        // queued for it either way (no need to wait for the consumer to join).
+        IDeadLetterQueue dlq = transport.GetDeadLetterQueue("pl-validated", "pl-receiver");
         await sender.SendAsync(new PlShip("x-1"));
 
-        IDeadLetterQueue dlq = transport.GetDeadLetterQueue("pl-validated", "pl-receiver");
         DateTime until = DateTime.UtcNow.AddSeconds(5);
         while (await dlq.CountAsync() == 0 && DateTime.UtcNow < until)
         {
