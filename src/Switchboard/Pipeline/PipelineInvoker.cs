@@ -16,7 +16,11 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         : base(inner.MessageType, inner.Name, needsContext: true)
     {
         Inner = inner;
-        _first = build(static context => ((PipelineInvoker)context.Invoker!).Inner.InvokeAsync(context.Message, context.MessageContext, context.CancellationToken));
+        _first = build(static context =>
+        {
+            HandlerInvoker handler = Unsafe.As<PipelineInvoker>(context.Invoker!).Inner;
+            return handler.InvokeAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
+        });
     }
 
     public HandlerInvoker Inner { get; }
@@ -34,13 +38,32 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         }
     }
 
-    /// <summary>
-    /// The chain itself, in a frame without exception handling: inlined into the guarded frame above, the chain's
-    /// returned tasks were copied through the stack once per inlined step (a store-forwarding stall each).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>The chain itself, in a frame without exception handling (see <see cref="RunLean"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ValueTask Run(object message, MessageContext? context, CancellationToken cancellationToken)
         => _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
+
+    /// <summary>Runs the chain on a lean context the bus prepared (see <c>SwitchboardBus.InvokePipeline</c>); never throws.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal override ValueTask InvokeLean(IncomingContext incoming)
+    {
+        try
+        {
+            return RunLean(incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+
+    /// <remarks>
+    /// Compiled once, fully optimised, without tiering: with profile data the JIT devirtualises and inlines the chain's
+    /// delegates here, and each inlined step's returned <see cref="ValueTask"/> is merged through a stack copy that stalls
+    /// on store forwarding (most of what one middleware cost). Called plainly, the chain's steps return in registers.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private ValueTask RunLean(IncomingContext incoming) => _first(incoming);
 }
 
 /// <summary>A handler with a result wrapped in its incoming middleware; the result travels in <see cref="IncomingContext.Result"/>.</summary>
@@ -54,7 +77,8 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         Inner = (ResultHandlerInvoker<TResult>)inner;
         _first = build(static context =>
         {
-            ValueTask<TResult> pending = ((PipelineResultInvoker<TResult>)context.Invoker!).Inner.InvokeTypedAsync(context.Message, context.MessageContext, context.CancellationToken);
+            ResultHandlerInvoker<TResult> handler = Unsafe.As<PipelineResultInvoker<TResult>>(context.Invoker!).Inner;
+            ValueTask<TResult> pending = handler.InvokeTypedAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
             if (pending.IsCompletedSuccessfully)
             {
                 context.SetResult(pending.Result);
@@ -73,7 +97,7 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         try
         {
             IncomingContext incoming = IncomingPipeline.Enter(this, message, context, cancellationToken);
-            ValueTask pending = _first(incoming);
+            ValueTask pending = RunLean(incoming);
             return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(ResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
         }
         catch (Exception ex)
@@ -81,6 +105,35 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
             return ValueTask.FromException<TResult>(ex);
         }
     }
+
+    /// <summary>Runs the chain on a lean context the bus prepared (see <c>SwitchboardBus.InvokePipeline</c>); never throws.</summary>
+    /// <remarks>As a send through <see cref="HandlerInvoker.InvokeAsync"/>: the result is checked, then dropped.</remarks>
+    internal override ValueTask InvokeLean(IncomingContext incoming)
+    {
+        ValueTask<TResult> pending = InvokeLeanTyped(incoming);
+        return pending.IsCompletedSuccessfully ? default : AwaitDiscardingAsync(pending);
+    }
+
+    private static async ValueTask AwaitDiscardingAsync(ValueTask<TResult> pending) => await pending.ConfigureAwait(false);
+
+    /// <summary>Runs the chain on a lean context for the handler's result; never throws.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public ValueTask<TResult> InvokeLeanTyped(IncomingContext incoming)
+    {
+        try
+        {
+            ValueTask pending = RunLean(incoming);
+            return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(ResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
+    }
+
+    /// <summary>The chain, compiled once without profile-guided devirtualisation: see <see cref="PipelineInvoker"/>'s.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private ValueTask RunLean(IncomingContext incoming) => _first(incoming);
 
     private static async ValueTask AwaitResultAsync(ValueTask<TResult> pending, IncomingContext context)
         => context.SetResult(await pending.ConfigureAwait(false));
