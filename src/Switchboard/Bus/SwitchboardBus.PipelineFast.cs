@@ -65,14 +65,16 @@ internal sealed partial class SwitchboardBus
     private ValueTask<TResult> InvokePipeline<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
         IncomingContext incoming = RentLeanIncoming(handler, request, cancellationToken);
-        ValueTask<TResult> pending = Unsafe.As<PipelineResultInvoker<TResult>>(handler).InvokeLeanTyped(incoming);
-        if (pending.IsCompletedSuccessfully && incoming.IsClean)
+        PipelineResultInvoker<TResult> pipeline = Unsafe.As<PipelineResultInvoker<TResult>>(handler);
+        ValueTask pending = pipeline.InvokeLeanUnchecked(incoming);
+        if (pending.IsCompletedSuccessfully && incoming.HasResult && incoming.IsClean)
         {
+            TResult result = PipelineResultInvoker<TResult>.ResultOf(incoming);
             ReturnLeanIncoming(incoming);
-            return pending;
+            return new ValueTask<TResult>(result);
         }
 
-        return FinishPipelineAsync(route, handler, incoming, pending, cancellationToken);
+        return FinishPipelineAsync(route, handler, incoming, pipeline.Complete(pending, incoming), cancellationToken);
     }
 
     private async ValueTask<TResult> FinishPipelineAsync<TResult>(MessageRoute route, HandlerInvoker handler, IncomingContext incoming, ValueTask<TResult> pending, CancellationToken cancellationToken)
