@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -18,21 +19,18 @@ internal sealed partial class SwitchboardBus
         => route.PipelineHandler is not null && (!publish || _subscriptions.IsEmpty) && !Observed;
 
     /// <summary>
-    /// The lean path's context on this thread. It stays in the slot while leased (one thread-local read per message instead
-    /// of the three a take-and-give-back pool costs); a message handled while it is leased (a handler's own nested send)
+    /// A pooled incoming context for a message without metadata; its message context is made only if asked for. It is the
+    /// calling thread's, kept in its statistics slot, which the caller has at hand already (one thread-local read per
+    /// message for both). It stays there while leased; a message handled while it is leased (a handler's own nested send)
     /// gets a fresh one, which takes the slot over.
     /// </summary>
-    [ThreadStatic]
-    private static IncomingContext? t_leanIncoming;
-
-    /// <summary>A pooled incoming context for a message without metadata; its message context is made only if asked for.</summary>
-    private IncomingContext RentLeanIncoming(HandlerInvoker handler, object message, CancellationToken cancellationToken)
+    private IncomingContext RentLeanIncoming(StatisticsCounters.Slot slot, HandlerInvoker handler, object message, CancellationToken cancellationToken)
     {
-        IncomingContext? incoming = t_leanIncoming;
+        IncomingContext? incoming = slot.LeanIncoming;
         if (incoming is null || incoming.Leased)
         {
             incoming = new IncomingContext();
-            t_leanIncoming = incoming;
+            slot.LeanIncoming = incoming;
         }
 
         incoming.Leased = true;
@@ -47,9 +45,9 @@ internal sealed partial class SwitchboardBus
         Volatile.Write(ref incoming.Leased, false);
     }
 
-    private ValueTask InvokePipeline(MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
+    private ValueTask InvokePipeline(StatisticsCounters.Slot slot, MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
     {
-        IncomingContext incoming = RentLeanIncoming(handler, message, cancellationToken);
+        IncomingContext incoming = RentLeanIncoming(slot, handler, message, cancellationToken);
         ValueTask pending = handler.InvokeLean(incoming);
         if (pending.IsCompletedSuccessfully && incoming.IsClean)
         {
@@ -62,9 +60,9 @@ internal sealed partial class SwitchboardBus
         return FinishPipelineAsync(route, handler, incoming, pending, publishMode, cancellationToken);
     }
 
-    private ValueTask<TResult> InvokePipeline<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
+    private ValueTask<TResult> InvokePipeline<TResult>(StatisticsCounters.Slot slot, MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
-        IncomingContext incoming = RentLeanIncoming(handler, request, cancellationToken);
+        IncomingContext incoming = RentLeanIncoming(slot, handler, request, cancellationToken);
         PipelineResultInvoker<TResult> pipeline = Unsafe.As<PipelineResultInvoker<TResult>>(handler);
         ValueTask pending = pipeline.InvokeLeanUnchecked(incoming);
         if (pending.IsCompletedSuccessfully && incoming.HasResult && incoming.IsClean)
