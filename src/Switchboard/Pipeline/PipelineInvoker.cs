@@ -25,12 +25,18 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
 
     public HandlerInvoker Inner { get; }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>
+    /// Compiled once, fully optimised, without tiering (as every method here that calls the chain): with profile data the
+    /// JIT devirtualises and inlines the chain's delegates into its caller, and each inlined step's returned
+    /// <see cref="ValueTask"/> is merged through a stack copy that stalls on store forwarding (most of what one middleware
+    /// cost). Called plainly, the chain's steps return in registers.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
     {
         try
         {
-            return Run(message, context, cancellationToken);
+            return _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
         }
         catch (Exception ex)
         {
@@ -38,32 +44,19 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         }
     }
 
-    /// <summary>The chain itself, in a frame without exception handling (see <see cref="RunLean"/>).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private ValueTask Run(object message, MessageContext? context, CancellationToken cancellationToken)
-        => _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
-
     /// <summary>Runs the chain on a lean context the bus prepared (see <c>SwitchboardBus.InvokePipeline</c>); never throws.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal override ValueTask InvokeLean(IncomingContext incoming)
     {
         try
         {
-            return RunLean(incoming);
+            return _first(incoming);
         }
         catch (Exception ex)
         {
             return ValueTask.FromException(ex);
         }
     }
-
-    /// <remarks>
-    /// Compiled once, fully optimised, without tiering: with profile data the JIT devirtualises and inlines the chain's
-    /// delegates here, and each inlined step's returned <see cref="ValueTask"/> is merged through a stack copy that stalls
-    /// on store forwarding (most of what one middleware cost). Called plainly, the chain's steps return in registers.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private ValueTask RunLean(IncomingContext incoming) => _first(incoming);
 }
 
 /// <summary>A handler with a result wrapped in its incoming middleware; the result travels in <see cref="IncomingContext.Result"/>.</summary>
@@ -124,12 +117,12 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
     /// middleware set it); never throws. The bus's request path reads it there: a task of the result type, returned through
     /// memory, costs a request more than the chain's own.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public ValueTask InvokeLeanUnchecked(IncomingContext incoming)
     {
         try
         {
-            return RunLean(incoming);
+            return _first(incoming);
         }
         catch (Exception ex)
         {
@@ -148,7 +141,7 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         return incoming.HasResult ? new ValueTask<TResult>(ResultOf(incoming)) : ValueTask.FromException<TResult>(NoResult());
     }
 
-    /// <summary>The chain, compiled once without profile-guided devirtualisation: see <see cref="PipelineInvoker"/>'s.</summary>
+    /// <summary>The chain, compiled once without profile-guided devirtualisation: see <see cref="PipelineInvoker.InvokeAsync"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ValueTask RunLean(IncomingContext incoming) => _first(incoming);
 
