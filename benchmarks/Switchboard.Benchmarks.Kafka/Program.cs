@@ -86,7 +86,8 @@ lines.ForEach(Console.WriteLine);
 Console.WriteLine($"load (1 min) before {loadBefore}, after {loadAfter}");
 if (docs is not null)
 {
-    WriteSection(docs, lines, $"{string.Join(' ', positional)} --processes {processes}", cpu, loadBefore, loadAfter);
+    // The broker's address is the one of this run (the mock's port changes every start): the command shows where it comes from.
+    WriteSection(docs, lines, $"{string.Join(' ', positional.Skip(1).Prepend("$(cat .servers/kafka/bootstrap)"))} --processes {processes}", cpu, loadBefore, loadAfter);
     Console.WriteLine($"written to {docs}");
 }
 
