@@ -88,7 +88,9 @@ if (docs is not null)
 {
     // The broker's address is the one of this run (the mock's port changes every start): the command shows where it comes from.
     WriteSection(docs, lines, $"{string.Join(' ', positional.Skip(1).Prepend("$(cat .servers/kafka/bootstrap)"))} --processes {processes}", cpu, loadBefore, loadAfter);
-    Console.WriteLine($"written to {docs}");
+    string chart = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docs))!, "benchmarks-kafka.png");
+    KafkaChart.Save(chart, [.. measured.Select(m => (double[])[m.Raw, m.Bus, m.Wolverine])], messages, producers);
+    Console.WriteLine($"written to {docs} and {chart}");
 }
 
 return 0;
@@ -170,6 +172,8 @@ static void WriteSection(string path, List<string> lines, string arguments, stri
         section.AppendLine(line);
     }
 
+    section.AppendLine();
+    section.AppendLine("![Kafka end-to-end throughput per process (mock cluster)](benchmarks-kafka.png)");
     section.Append(End);
     string text = File.ReadAllText(path);
     int begin = text.IndexOf(Begin, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
