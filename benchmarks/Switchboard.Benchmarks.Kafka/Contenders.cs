@@ -21,6 +21,11 @@ public static class Contenders
     public const int Keys = 64;
     private static readonly byte[] Body = Encoding.UTF8.GetBytes("{\"orderId\":\"ord-1\",\"amountCents\":1999}");
 
+    // Where a round's time went: until the last send returned, and until the last record was handled (the measuring process
+    // prints it; the parent shows only the round lines).
+    private static void Detail(string contender, TimeSpan sent, TimeSpan handled)
+        => Console.WriteLine(FormattableString.Invariant($"detail {contender}: last send returned at {sent.TotalSeconds:0.00} s, last record handled at {handled.TotalSeconds:0.00} s"));
+
     private static string Key(int i) => "ord-" + (i % Keys).ToString(CultureInfo.InvariantCulture);
 
     // Raw Confluent.Kafka: ProduceAsync awaited per record; one consumer storing each offset as read (the "handler" is the
@@ -79,7 +84,9 @@ public static class Contenders
                 await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = Key(i), Value = Body });
             }
         })));
+        TimeSpan sent = clock.Elapsed;
         await consuming;
+        Detail("raw", sent, clock.Elapsed);
         double rate = count / clock.Elapsed.TotalSeconds;
         consumer.Close();
         return rate;
@@ -125,7 +132,9 @@ public static class Contenders
                 await sender.PublishAsync(new BenchOrder(Key(i), 1999));
             }
         })));
+        TimeSpan sent = clock.Elapsed;
         await all.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        Detail("Switchboard", sent, clock.Elapsed);
         return count / clock.Elapsed.TotalSeconds;
     }
 
@@ -187,7 +196,9 @@ public static class Contenders
                     await bus.PublishAsync(new BenchOrder(key, 1999), new DeliveryOptions { PartitionKey = key });
                 }
             })));
+            TimeSpan sent = clock.Elapsed;
             await WolverineCounter.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            Detail("Wolverine", sent, clock.Elapsed);
             return count / clock.Elapsed.TotalSeconds;
         }
         finally
