@@ -25,6 +25,7 @@ List<string> positional = [];
 int processes = 3;
 string? docs = null;
 bool child = false;
+bool count = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -32,6 +33,7 @@ for (int i = 0; i < args.Length; i++)
         case "--processes": processes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--docs": docs = args[++i]; break;
         case "--child": child = true; break;
+        case "--count": count = true; break;
         default: positional.Add(args[i]); break;
     }
 }
@@ -44,6 +46,23 @@ const int producers = 32;
 string run = "bench" + Guid.NewGuid().ToString("N")[..8] + "-";
 
 using AmazonSQSClient client = new(new BasicAWSCredentials("bench", "bench"), new AmazonSQSConfig { ServiceURL = url, AuthenticationRegion = "us-east-1" });
+if (count)
+{
+    // Where the calls go: one warm-up of each, then one counted round of each (no ratio claimed from this mode).
+    await RawAsync(client, run + "warm", 1000);
+    await BusAsync(url, run + "warm", 1000);
+    CallCounter rawCalls = new(), busCalls = new();
+    using AmazonSQSClient counted = new(new BasicAWSCredentials("bench", "bench"), new AmazonSQSConfig { ServiceURL = url, AuthenticationRegion = "us-east-1" });
+    rawCalls.Attach(counted);
+    double rawRate = await RawAsync(counted, run + "rawc", messages);
+    double busRate = await BusAsync(url, run + "busc-", messages, busCalls);
+    Console.WriteLine(FormattableString.Invariant($"raw {rawRate:N0}/s, Switchboard {busRate:N0}/s"));
+    Console.WriteLine(rawCalls.Report("raw", messages));
+    Console.WriteLine(busCalls.Report("Switchboard (sender and consumer)", messages));
+    await DeleteQueuesAsync(client, run);
+    return 0;
+}
+
 if (child)
 {
     // One process's measurement: warm up, 3 interleaved rounds, medians on the last line for the parent.
@@ -206,13 +225,13 @@ static async Task<double> RawAsync(AmazonSQSClient client, string name, int coun
     return count / clock.Elapsed.TotalSeconds;
 }
 
-static async Task<double> BusAsync(string url, string prefix, int count)
+static async Task<double> BusAsync(string url, string prefix, int count, CallCounter? counter = null)
 {
     int handled = 0;
     TaskCompletionSource all = new(TaskCreationOptions.RunContinuationsAsynchronously);
     await using IMessageBus consumer = MessageBus.Create(b => b
         .Configure(o => { o.Name = "billing"; o.ConsumerConcurrency = 8; })
-        .UseAmazonSqs(Options(url, prefix))
+        .UseAmazonSqs(Transport(url, prefix, counter))
         .RouteToTransport<BenchOrder>("orders")
         .Handle<BenchOrder>(_ =>
         {
@@ -221,7 +240,7 @@ static async Task<double> BusAsync(string url, string prefix, int count)
                 all.TrySetResult();
             }
         }));
-    await using IMessageBus sender = MessageBus.Create(b => b.Configure(o => o.Name = "web").UseAmazonSqs(Options(url, prefix)).RouteToTransport<BenchOrder>("orders"));
+    await using IMessageBus sender = MessageBus.Create(b => b.Configure(o => o.Name = "web").UseAmazonSqs(Transport(url, prefix, counter)).RouteToTransport<BenchOrder>("orders"));
     await Task.Delay(1500); // the consumer creates its queue
     Stopwatch clock = Stopwatch.StartNew();
     int next = 0;
@@ -274,6 +293,19 @@ static SqsTransportOptions Options(string url, string prefix) => new()
     QueueNamePrefix = prefix,
     WaitTime = TimeSpan.FromSeconds(1),
 };
+
+// The transport with its own client (as in production), or, when counting, with a client whose calls are counted.
+static SqsTransport Transport(string url, string prefix, CallCounter? counter)
+{
+    if (counter is null)
+    {
+        return new SqsTransport(Options(url, prefix));
+    }
+
+    AmazonSQSClient client = new(new BasicAWSCredentials("bench", "bench"), new AmazonSQSConfig { ServiceURL = url, AuthenticationRegion = "us-east-1", MaxErrorRetry = 2 });
+    counter.Attach(client);
+    return new SqsTransport(client, Options(url, prefix));
+}
 
 static double Median(List<double> values)
 {

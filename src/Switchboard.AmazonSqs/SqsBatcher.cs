@@ -4,10 +4,17 @@ namespace Switchboard.AmazonSqs;
 
 /// <summary>
 /// Coalesces concurrent requests to one queue into batch calls (<c>SendMessageBatch</c>, <c>DeleteMessageBatch</c>): each
-/// caller enqueues its entry and awaits it; up to <c>maxInFlight</c> loops take up to 10 entries at a time (and no more
-/// bytes than the request may carry) and send them. A quiet queue sends an entry at once, alone; a busy one fills batches
-/// while the earlier ones are in flight. Every entry's task completes exactly once, with its own result.
+/// caller enqueues its entry and awaits it; loops take up to 10 entries at a time (and no more bytes than the request may
+/// carry) and send them. A quiet queue sends an entry at once, alone. While a call is in flight, entries wait for it and
+/// go together in the next one; a second (up to <c>maxInFlight</c>) call starts only for a full batch. So a busy queue
+/// sends full batches instead of many small ones, and no entry waits longer than one call in flight. Every entry's task
+/// completes exactly once, with its own result.
 /// </summary>
+/// <remarks>
+/// Measured with the benchmark harness (3,000 messages, 8 workers acknowledging one at a time): starting a call for
+/// every entry while fewer than <c>maxInFlight</c> ran gave 1.4 entries per <c>DeleteMessageBatch</c> and 4.5 per
+/// <c>SendMessageBatch</c>; HTTP calls, not messages, are what an SQS endpoint (and its bill) counts.
+/// </remarks>
 /// <typeparam name="T">The entry.</typeparam>
 internal sealed class SqsBatcher<T>
 {
@@ -18,6 +25,7 @@ internal sealed class SqsBatcher<T>
     private readonly int _maxInFlight;
     private readonly int _maxBatchBytes;
     private int _running;
+    private long _pendingBytes;
 
     /// <param name="send">Sends one batch and completes each entry's <see cref="Pending.Done"/>; entries it leaves open fail.</param>
     /// <param name="size">An entry's size toward the request's cap.</param>
@@ -34,7 +42,8 @@ internal sealed class SqsBatcher<T>
     /// <summary>Queues an entry; the task completes when its batch call answered for it.</summary>
     public Task EnqueueAsync(T item)
     {
-        Pending pending = new(item, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        Pending pending = new(item, _size(item), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        Interlocked.Add(ref _pendingBytes, pending.Size);
         ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
 
         StartDrainer();
@@ -51,12 +60,16 @@ internal sealed class SqsBatcher<T>
         }
     }
 
+    /// <summary>Gets how many batch calls are running (for tests).</summary>
+    internal int Running => Volatile.Read(ref _running);
+
     private void StartDrainer()
     {
         while (true)
         {
             int running = Volatile.Read(ref _running);
-            if (running >= _maxInFlight || !_pending.Reader.TryPeek(out _))
+            // Another call only for a full batch: fewer entries wait for the call in flight, which takes them when it returns.
+            if (_pending.Reader.Count == 0 || (running > 0 && (running >= _maxInFlight || !FullBatchWaiting)))
             {
                 return;
             }
@@ -76,11 +89,17 @@ internal sealed class SqsBatcher<T>
             List<Pending> batch = new(MaxEntries);
             while (true)
             {
+                if (!FullBatchWaiting && Volatile.Read(ref _running) > 1)
+                {
+                    // A partial batch is left to the other call in flight (it takes it when it returns): fewer, fuller calls.
+                    return;
+                }
+
                 batch.Clear();
                 int bytes = 0;
                 while (batch.Count < MaxEntries && _pending.Reader.TryPeek(out Pending? next))
                 {
-                    int size = _size(next.Item);
+                    int size = next.Size;
                     if (batch.Count > 0 && bytes + size > _maxBatchBytes)
                     {
                         break;
@@ -92,6 +111,7 @@ internal sealed class SqsBatcher<T>
                     }
 
                     bytes += size;
+                    Interlocked.Add(ref _pendingBytes, -size);
                     batch.Add(next);
                 }
 
@@ -102,6 +122,8 @@ internal sealed class SqsBatcher<T>
 
                 try
                 {
+                    // A full batch more is waiting: it need not wait for this call.
+                    StartDrainer();
                     await _send(batch).ConfigureAwait(false);
                 }
                 catch (Exception ex)
@@ -126,6 +148,9 @@ internal sealed class SqsBatcher<T>
         }
     }
 
-    /// <summary>An entry and its completion.</summary>
-    internal sealed record Pending(T Item, TaskCompletionSource Done);
+    /// <summary>Gets whether the entries waiting fill a batch call (10 entries, or the request's size cap).</summary>
+    private bool FullBatchWaiting => _pending.Reader.Count >= MaxEntries || Interlocked.Read(ref _pendingBytes) >= _maxBatchBytes;
+
+    /// <summary>An entry, its size toward the request's cap, and its completion.</summary>
+    internal sealed record Pending(T Item, int Size, TaskCompletionSource Done);
 }
