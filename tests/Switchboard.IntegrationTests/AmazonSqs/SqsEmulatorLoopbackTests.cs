@@ -22,7 +22,7 @@ public sealed class SqsEmulatorLoopbackTests
             }
 
             using TcpClient other = new();
-            SocketException refused = await Assert.ThrowsAsync<SocketException>(() => other.ConnectAsync(IPAddress.Parse("127.0.0.2"), url.Port).AsTask());
+            SocketException refused = await Assert.ThrowsAsync<SocketException>(() => other.ConnectAsync(IPAddress.Parse("127.0.0.2"), url.Port));
             Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
         }
     }
