@@ -26,6 +26,7 @@ int processes = 3;
 string? docs = null;
 bool child = false;
 bool count = false;
+bool rawAttributes = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -34,6 +35,7 @@ for (int i = 0; i < args.Length; i++)
         case "--docs": docs = args[++i]; break;
         case "--child": child = true; break;
         case "--count": count = true; break;
+        case "--raw-attributes": rawAttributes = true; break; // with --count: the raw loop's messages carry an envelope's 7 attributes
         default: positional.Add(args[i]); break;
     }
 }
@@ -55,7 +57,7 @@ if (count)
     CallCounter rawCalls = new(), busCalls = new();
     using AmazonSQSClient counted = new(new BasicAWSCredentials("bench", "bench"), new AmazonSQSConfig { ServiceURL = url, AuthenticationRegion = "us-east-1" });
     rawCalls.Attach(counted);
-    Round rawRound = await RawAsync(counted, run + "rawc", messages, countMeter);
+    Round rawRound = await RawAsync(counted, run + "rawc", messages, countMeter, rawAttributes);
     Round busRound = await BusAsync(url, run + "busc-", messages, countMeter, busCalls);
     Console.WriteLine(FormattableString.Invariant($"raw {rawRound.Rate:N0}/s (CPU per message: client {rawRound.ClientUs:0} µs, emulator {rawRound.EmulatorUs:0} µs), Switchboard {busRound.Rate:N0}/s (client {busRound.ClientUs:0} µs, emulator {busRound.EmulatorUs:0} µs)"));
     Console.WriteLine(rawCalls.Report("raw", messages));
@@ -197,8 +199,19 @@ static void WriteSection(string path, List<string> lines, string arguments, stri
     File.WriteAllText(path, text);
 }
 
-static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count, CpuMeter meter)
+static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count, CpuMeter meter, bool attributes = false)
 {
+    // Diagnostic only (--count --raw-attributes): string attributes like the CloudEvents headers Switchboard sends.
+    Dictionary<string, MessageAttributeValue>? envelope = !attributes ? null : new()
+    {
+        ["ce-specversion"] = new() { DataType = "String", StringValue = "1.0" },
+        ["ce-id"] = new() { DataType = "String", StringValue = "0193a5b2c3d4e5f60718293a4b5c6d7e" },
+        ["ce-type"] = new() { DataType = "String", StringValue = "BenchOrder" },
+        ["ce-source"] = new() { DataType = "String", StringValue = "/web" },
+        ["ce-time"] = new() { DataType = "String", StringValue = "2026-12-07T05:00:00.0000000+00:00" },
+        ["content-type"] = new() { DataType = "String", StringValue = "application/json" },
+        ["ce-correlationid"] = new() { DataType = "String", StringValue = "0193a5b2c3d4e5f60718293a4b5c6d7e" },
+    };
     string queue = (await client.CreateQueueAsync(name)).QueueUrl;
     string body = "{\"orderId\":\"ord-1\",\"amountCents\":1999}";
     (TimeSpan client0, TimeSpan emulator0) = meter.Now();
@@ -208,7 +221,7 @@ static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count
         int done = 0;
         while (done < count)
         {
-            ReceiveMessageResponse received = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = queue, MaxNumberOfMessages = 10, WaitTimeSeconds = 1 });
+            ReceiveMessageResponse received = await client.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = queue, MaxNumberOfMessages = 10, WaitTimeSeconds = 1, MessageAttributeNames = envelope is null ? null : ["All"] });
             List<Message> got = received.Messages ?? [];
             if (got.Count == 0)
             {
@@ -231,7 +244,7 @@ static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count
             }
 
             int size = Math.Min(10, count - start);
-            await client.SendMessageBatchAsync(queue, [.. Enumerable.Range(0, size).Select(i => new SendMessageBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), body))]);
+            await client.SendMessageBatchAsync(queue, [.. Enumerable.Range(0, size).Select(i => new SendMessageBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), body) { MessageAttributes = envelope })]);
         }
     })));
     await consumer;

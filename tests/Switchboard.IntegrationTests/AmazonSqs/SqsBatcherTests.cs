@@ -98,6 +98,63 @@ public sealed class SqsBatcherTests
         await done.WaitAsync(Patience);
     }
 
+    [Fact]
+    public async Task With_a_gather_a_partial_batch_waits_while_more_entries_are_coming_until_the_batch_is_full()
+    {
+        HeldCalls calls = new();
+        SqsBatcher<int> batcher = new(calls.SendAsync, _ => 1, 4, int.MaxValue, new SqsBatcher<int>.Gather(() => true, TimeSpan.FromMilliseconds(10), new FrozenTime()));
+
+        // More always said to be coming, and a linger that never passes: only a full batch can end the wait.
+        List<Task> done = [.. Enumerable.Range(0, 10).Select(batcher.EnqueueAsync)];
+        HeldCall call = await calls.NextAsync();
+        Assert.Equal(Enumerable.Range(0, 10), call.Items);
+        call.Release();
+        await Task.WhenAll(done).WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task With_a_gather_a_partial_batch_goes_when_nothing_more_is_coming_or_after_the_linger()
+    {
+        HeldCalls calls = new();
+        bool coming = true;
+        SqsBatcher<int> frozen = new(calls.SendAsync, _ => 1, 4, int.MaxValue, new SqsBatcher<int>.Gather(() => Volatile.Read(ref coming), TimeSpan.FromMilliseconds(10), new FrozenTime()));
+        List<Task> done = [frozen.EnqueueAsync(0), frozen.EnqueueAsync(1), frozen.EnqueueAsync(2)];
+        await Eventually.TrueAsync(() => frozen.Running == 1, Patience);
+
+        // The last message the bus had is settled: the three go together, at once.
+        Volatile.Write(ref coming, false);
+        frozen.Nudge();
+        HeldCall call = await calls.NextAsync();
+        Assert.Equal([0, 1, 2], call.Items);
+        call.Release();
+        await Task.WhenAll(done).WaitAsync(Patience);
+
+        // A handler that takes long holds no one else's delete beyond the linger.
+        SqsBatcher<int> lingering = new(calls.SendAsync, _ => 1, 4, int.MaxValue, new SqsBatcher<int>.Gather(() => true, TimeSpan.FromMilliseconds(50), TimeProvider.System));
+        Task alone = lingering.EnqueueAsync(7);
+        HeldCall late = await calls.NextAsync();
+        Assert.Equal([7], late.Items);
+        late.Release();
+        await alone.WaitAsync(Patience);
+    }
+
+    /// <summary>A clock whose timers never fire: a linger on it never passes.</summary>
+    private sealed class FrozenTime : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Never();
+
+        private sealed class Never : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
     private sealed class HeldCall(List<int> items)
     {
         public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
