@@ -66,6 +66,9 @@ internal sealed class SqsBatcher<T>
         return pending.Done.Task;
     }
 
+    /// <summary>Gets whether a call is waiting for more entries (for tests).</summary>
+    internal bool Gathering => Volatile.Read(ref _woken) is not null;
+
     /// <summary>Wakes a call waiting for more entries (the <see cref="Gather"/> says none are coming any more).</summary>
     public void Nudge() => Volatile.Read(ref _woken)?.TrySetResult();
 

@@ -104,8 +104,10 @@ public sealed class SqsBatcherTests
         HeldCalls calls = new();
         SqsBatcher<int> batcher = new(calls.SendAsync, _ => 1, 4, int.MaxValue, new SqsBatcher<int>.Gather(() => true, TimeSpan.FromMilliseconds(10), new FrozenTime()));
 
-        // More always said to be coming, and a linger that never passes: only a full batch can end the wait.
-        List<Task> done = [.. Enumerable.Range(0, 10).Select(batcher.EnqueueAsync)];
+        // More always said to be coming, and a linger that never passes: the first entry waits, and only a full batch ends it.
+        List<Task> done = [batcher.EnqueueAsync(0)];
+        await Eventually.TrueAsync(() => batcher.Gathering, Patience, () => $"{calls.Started} calls started instead of waiting");
+        done.AddRange(Enumerable.Range(1, 9).Select(batcher.EnqueueAsync));
         HeldCall call = await calls.NextAsync();
         Assert.Equal(Enumerable.Range(0, 10), call.Items);
         call.Release();
@@ -118,8 +120,10 @@ public sealed class SqsBatcherTests
         HeldCalls calls = new();
         bool coming = true;
         SqsBatcher<int> frozen = new(calls.SendAsync, _ => 1, 4, int.MaxValue, new SqsBatcher<int>.Gather(() => Volatile.Read(ref coming), TimeSpan.FromMilliseconds(10), new FrozenTime()));
-        List<Task> done = [frozen.EnqueueAsync(0), frozen.EnqueueAsync(1), frozen.EnqueueAsync(2)];
-        await Eventually.TrueAsync(() => frozen.Running == 1, Patience);
+        List<Task> done = [frozen.EnqueueAsync(0)];
+        await Eventually.TrueAsync(() => frozen.Gathering, Patience, () => $"{calls.Started} calls started instead of waiting");
+        done.Add(frozen.EnqueueAsync(1));
+        done.Add(frozen.EnqueueAsync(2));
 
         // The last message the bus had is settled: the three go together, at once.
         Volatile.Write(ref coming, false);
