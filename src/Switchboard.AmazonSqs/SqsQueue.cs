@@ -59,7 +59,7 @@ internal sealed record SendEntry(SqsWire.Encoded Encoded, string MessageId, stri
 
     /// <summary>The message as an error names it: its type (when it has one) and its id.</summary>
     public string Describe()
-        => Encoded.Attributes.TryGetValue(MessageHeaders.MessageType, out MessageAttributeValue? type) && type.StringValue is { Length: > 0 } name
+        => Encoded.MessageType is { Length: > 0 } name
             ? $"'{name}' ({MessageId})"
             : $"'{MessageId}'";
 }
