@@ -13,8 +13,6 @@ internal sealed partial class BackgroundQueue
     private TaskCompletionSource? _slotFreed;
     private readonly Stack<Handoff> _handoffs = new();
 
-    // The dispatcher's places taken off the queue and not yet given back (it gives them back in batches).
-    private long _unflushed;
     private TaskCompletionSource? _dispatcherWake;
 
     /// <summary>How many places the dispatcher takes before it gives them back (sooner when publishers wait for room).</summary>
@@ -55,7 +53,7 @@ internal sealed partial class BackgroundQueue
             }
             else
             {
-                Volatile.Write(ref _unflushed, taken);
+                Volatile.Write(ref _workerState[2], taken);
             }
 
             ValueTask run = Start(item);
@@ -86,7 +84,7 @@ internal sealed partial class BackgroundQueue
         if (taken > 0)
         {
             GiveBack(taken);
-            Volatile.Write(ref _unflushed, 0);
+            Volatile.Write(ref _workerState[2], 0);
         }
 
         return 0;

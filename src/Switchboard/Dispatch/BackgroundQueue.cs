@@ -38,7 +38,9 @@ namespace Switchboard.Dispatch;
 internal sealed partial class BackgroundQueue
 {
     // Per worker (0 = the dispatcher, 1.. = helpers), on a cache line of its own and written only by that worker:
-    // [0] the dispatcher's state (odd while it runs an item; a new value for every item), [1] root items completed.
+    // [0] the dispatcher's state (odd while it runs an item; a new value for every item), [1] root items completed,
+    // [2] the dispatcher's places taken off the queue and not yet given back (it gives them back in batches). Nothing the
+    // dispatcher writes per item lives in this object, which every publisher reads.
     private const int Stride = 16;
 
     // Set in _reserved once the queue is closed: a publisher's reservation then fails.
@@ -77,7 +79,7 @@ internal sealed partial class BackgroundQueue
 
     /// <summary>Gets how many items are queued or running.</summary>
     public long Pending
-        => Math.Max(0, (Volatile.Read(ref _reservations.Value) & ~ClosedBit) - Volatile.Read(ref _unflushed))
+        => Math.Max(0, (Volatile.Read(ref _reservations.Value) & ~ClosedBit) - Volatile.Read(ref _workerState[2]))
             + (Volatile.Read(ref _workerState[0]) & 1) + Volatile.Read(ref _busy);
 
     /// <summary>Gets how many plain items of the root bus the workers have finished.</summary>
