@@ -16,7 +16,7 @@ internal sealed partial class SwitchboardBus
 
     /// <summary>
     /// The fastest path, for the common case: only handlers registered on the builder, none needing a context, nobody
-    /// listening, the publish already counted in <see cref="MessageRoute.FastPublishes"/>. It invokes them in order and
+    /// listening, the publish already counted with every handler (<c>StatisticsCounters.Slot.CountPublish</c>). It invokes them in order and
     /// stays synchronous while they complete synchronously; the first that does not is handed to
     /// <see cref="ContinueWithoutContextAsync"/> with the rest.
     /// </summary>

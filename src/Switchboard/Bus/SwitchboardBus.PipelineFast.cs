@@ -1,11 +1,14 @@
+using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
+using Switchboard.Pipeline;
 using Switchboard.Routing;
 
 namespace Switchboard.Bus;
 
 /// <summary>
 /// The lean path of a message whose one handler is wrapped in incoming middleware (<see cref="MessageRoute.PipelineHandler"/>):
-/// a pooled context, the chain, and no state machine while everything completes synchronously and the handler left
+/// a pooled incoming context (its message context made only when something reads it), the chain, and no state machine while everything completes synchronously and the handler left
 /// nothing behind (no cascade, no DI scope). Anything else finishes in <see cref="FinishPipelineAsync"/>, which does what
 /// the full dispatch does.
 /// </summary>
@@ -16,73 +19,73 @@ internal sealed partial class SwitchboardBus
         => route.PipelineHandler is not null && (!publish || _subscriptions.IsEmpty) && !Observed;
 
     /// <summary>
-    /// The lean path's context on this thread. It stays in the slot while leased (one thread-local read per message instead
-    /// of the three a take-and-give-back pool costs); a message handled while it is leased (a handler's own nested send)
+    /// A pooled incoming context for a message without metadata; its message context is made only if asked for. It is the
+    /// calling thread's, kept in its statistics slot, which the caller has at hand already (one thread-local read per
+    /// message for both). It stays there while leased; a message handled while it is leased (a handler's own nested send)
     /// gets a fresh one, which takes the slot over.
     /// </summary>
-    [ThreadStatic]
-    private static MessageContext? t_leanContext;
-
-    /// <summary>A pooled context for a message without metadata (see <see cref="MessageContext.Initialize(IMessageDispatcher, object, Microsoft.Extensions.DependencyInjection.IServiceScopeFactory?)"/>).</summary>
-    private MessageContext RentLeanContext(object message)
+    private IncomingContext RentLeanIncoming(StatisticsCounters.Slot slot, HandlerInvoker handler, object message, CancellationToken cancellationToken)
     {
-        MessageContext? context = t_leanContext;
-        if (context is null || context.Leased)
+        IncomingContext? incoming = slot.LeanIncoming;
+        if (incoming is null || incoming.Leased)
         {
-            context = new MessageContext();
-            t_leanContext = context;
+            incoming = new IncomingContext();
+            slot.LeanIncoming = incoming;
         }
 
-        context.Leased = true;
-        context.Initialize(this, message, _runtime.ScopeFactory);
-        return context;
+        incoming.Leased = true;
+        incoming.InitializeLean(this, _runtime.ScopeFactory, handler, message, cancellationToken);
+        return incoming;
     }
 
-    /// <summary>Gives a lean context back: it is reset, then free for the thread whose slot holds it (whichever thread finished it).</summary>
-    private static void ReturnLeanContext(MessageContext context)
+    /// <summary>Gives a lean context back: it is cleared, then free for the thread whose slot holds it (whichever thread finished it).</summary>
+    private static void ReturnLeanIncoming(IncomingContext incoming)
     {
-        context.Reset();
-        Volatile.Write(ref context.Leased, false);
+        incoming.ReleaseLean();
+        Volatile.Write(ref incoming.Leased, false);
     }
 
-    private ValueTask InvokePipeline(MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
+    private ValueTask InvokePipeline(StatisticsCounters.Slot slot, MessageRoute route, HandlerInvoker handler, object message, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
     {
-        MessageContext context = RentLeanContext(message);
-        ValueTask pending = handler.InvokeAsync(message, context, cancellationToken);
-        if (pending.IsCompletedSuccessfully && context.IsClean)
+        IncomingContext incoming = RentLeanIncoming(slot, handler, message, cancellationToken);
+        ValueTask pending = handler.InvokeLean(incoming);
+        if (pending.IsCompletedSuccessfully && incoming.IsClean)
         {
-            ReturnLeanContext(context);
-            return default;
+            // The completed task itself, not `default`: built field by field on the stack, `default` is read back in two
+            // words that span its narrower stores, which stalls store forwarding.
+            ReturnLeanIncoming(incoming);
+            return pending;
         }
 
-        return FinishPipelineAsync(route, handler, context, pending, publishMode, cancellationToken);
+        return FinishPipelineAsync(route, handler, incoming, pending, publishMode, cancellationToken);
     }
 
-    private ValueTask<TResult> InvokePipeline<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
+    private ValueTask<TResult> InvokePipeline<TResult>(StatisticsCounters.Slot slot, MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
-        MessageContext context = RentLeanContext(request);
-        ValueTask<TResult> pending = handler.InvokeTypedAsync(request, context, cancellationToken);
-        if (pending.IsCompletedSuccessfully && context.IsClean)
+        IncomingContext incoming = RentLeanIncoming(slot, handler, request, cancellationToken);
+        PipelineResultInvoker<TResult> pipeline = Unsafe.As<PipelineResultInvoker<TResult>>(handler);
+        ValueTask pending = pipeline.InvokeLeanUnchecked(incoming);
+        if (pending.IsCompletedSuccessfully && incoming.HasResult && incoming.IsClean)
         {
-            TResult result = pending.Result;
-            ReturnLeanContext(context);
+            TResult result = PipelineResultInvoker<TResult>.ResultOf(incoming);
+            ReturnLeanIncoming(incoming);
             return new ValueTask<TResult>(result);
         }
 
-        return FinishPipelineAsync(route, handler, context, pending, cancellationToken);
+        return FinishPipelineAsync(route, handler, incoming, pipeline.Complete(pending, incoming), cancellationToken);
     }
 
-    private async ValueTask<TResult> FinishPipelineAsync<TResult>(MessageRoute route, HandlerInvoker handler, MessageContext context, ValueTask<TResult> pending, CancellationToken cancellationToken)
+    private async ValueTask<TResult> FinishPipelineAsync<TResult>(MessageRoute route, HandlerInvoker handler, IncomingContext incoming, ValueTask<TResult> pending, CancellationToken cancellationToken)
     {
         TResult result = default!;
-        await FinishPipelineAsync(route, handler, context, Capture(pending), null, cancellationToken).ConfigureAwait(false);
+        await FinishPipelineAsync(route, handler, incoming, Capture(pending), null, cancellationToken).ConfigureAwait(false);
         return result;
 
         async ValueTask Capture(ValueTask<TResult> typed) => result = await typed.ConfigureAwait(false);
     }
 
     /// <summary>Awaits the handler, then commits and dispatches its cascades; a publish records the failure and isolates it unless its mode throws.</summary>
-    private async ValueTask FinishPipelineAsync(MessageRoute route, HandlerInvoker handler, MessageContext context, ValueTask pending, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
+    private async ValueTask FinishPipelineAsync(MessageRoute route, HandlerInvoker handler, IncomingContext incoming, ValueTask pending, HandlerErrorMode? publishMode, CancellationToken cancellationToken)
     {
         _inFlight.Enter();
         try
@@ -93,14 +96,14 @@ internal sealed partial class SwitchboardBus
             }
             catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
             {
-                context.DiscardCascaded();
+                incoming.Materialized?.DiscardCascaded();
                 if (publishMode is not { } mode)
                 {
                     CountHandlerError(route.TypeName, ex);
                     throw;
                 }
 
-                RecordHandlerError(handler, route.TypeName, context, ex, null);
+                RecordHandlerError(handler, route.TypeName, incoming.Materialized, ex, null);
                 if (mode == HandlerErrorMode.Throw)
                 {
                     throw new AggregateException($"1 handler(s) of {route.MessageType.Name} failed.", ex);
@@ -109,8 +112,9 @@ internal sealed partial class SwitchboardBus
                 return;
             }
 
-            context.CommitCascaded();
-            if (context.HasCommitted)
+            MessageContext? context = incoming.Materialized;
+            context?.CommitCascaded();
+            if (context is { HasCommitted: true })
             {
                 try
                 {
@@ -128,8 +132,12 @@ internal sealed partial class SwitchboardBus
         }
         finally
         {
-            await context.EndScopeAsync().ConfigureAwait(false);
-            ReturnLeanContext(context);
+            if (incoming.Materialized is { } context)
+            {
+                await context.EndScopeAsync().ConfigureAwait(false);
+            }
+
+            ReturnLeanIncoming(incoming);
             _inFlight.Exit();
         }
     }

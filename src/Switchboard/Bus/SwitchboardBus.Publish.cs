@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -24,8 +25,8 @@ internal sealed partial class SwitchboardBus
             MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(@event));
             if (route is { InProcessWithoutContext: true } && !Observed)
             {
-                // Counts the event and its handlers at once (see MessageRoute.FastPublishes).
-                route.FastPublishes.Increment();
+                // Counts the event and its handlers at once.
+                Counters.Local.CountPublish(route.Handlers.Length);
                 HandlerInvoker[] handlers = route.FastHandlers;
                 if (handlers.Length != 1)
                 {
@@ -48,8 +49,9 @@ internal sealed partial class SwitchboardBus
             {
                 // One handler behind incoming middleware: the lean pipeline path, straight from the route table
                 // (_publishRoutes exists only while there are no runtime subscribers).
-                route.FastPublishes.Increment();
-                return InvokePipeline(route, pipeline, @event, _runtime.Options.HandlerErrors, cancellationToken);
+                StatisticsCounters.Slot slot = Counters.Local;
+                slot.CountPublish(1);
+                return InvokePipeline(slot, route, pipeline, @event, _runtime.Options.HandlerErrors, cancellationToken);
             }
         }
 
@@ -70,12 +72,13 @@ internal sealed partial class SwitchboardBus
             return PublishWithOptionsAsync(@event, options, cancellationToken);
         }
 
-        Counters.Local.EventsPublished++;
+        StatisticsCounters.Slot slot = Counters.Local;
+        slot.EventsPublished++;
         MessageRoute route = _runtime.Router.GetRoute(@event);
         if (LeanPipeline(route, publish: true))
         {
-            Counters.Local.HandlersInvoked++;
-            return InvokePipeline(route, route.PipelineHandler!, @event, _runtime.Options.HandlerErrors, cancellationToken);
+            slot.HandlersInvoked++;
+            return InvokePipeline(slot, route, route.PipelineHandler!, @event, _runtime.Options.HandlerErrors, cancellationToken);
         }
 
         return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
@@ -193,7 +196,7 @@ internal sealed partial class SwitchboardBus
         // What background workers run for every item: the same fast path as PublishAsync when it applies.
         if (mode == _runtime.Options.HandlerErrors && OnlyRegisteredHandlers(route))
         {
-            route.FastPublishes.Increment();
+            Counters.Local.CountPublish(route.Handlers.Length);
             return InvokeRegisteredHandlers(route, @event, cancellationToken);
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -23,16 +24,17 @@ internal sealed partial class SwitchboardBus
             MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(command));
             if (route?.LocalCommandHandler is { } handler && !Observed)
             {
-                // Counts the command and its handler's invocation at once (see MessageRoute.FastSends).
-                route.FastSends.Increment();
+                // Counts the command and its handler's invocation at once.
+                Counters.Local.CountSend();
                 return InvokeWithoutContext(route, handler, command, cancellationToken);
             }
 
             if (route?.PipelineCommandHandler is { } pipeline && !Observed)
             {
                 // The one handler behind incoming middleware: the lean pipeline path, without a second route lookup.
-                route.FastSends.Increment();
-                return InvokePipeline(route, pipeline, command, publishMode: null, cancellationToken);
+                StatisticsCounters.Slot slot = Counters.Local;
+                slot.CountSend();
+                return InvokePipeline(slot, route, pipeline, command, publishMode: null, cancellationToken);
             }
         }
 
@@ -67,15 +69,16 @@ internal sealed partial class SwitchboardBus
             MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(request));
             if (route?.LocalCommandHandler is { } handler && handler.ResultType == typeof(TResult) && !Observed)
             {
-                // Counts the request and its handler's invocation at once (see MessageRoute.FastRequests).
-                route.FastRequests.Increment();
+                // Counts the request and its handler's invocation at once.
+                Counters.Local.CountRequest();
                 return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
             }
 
             if (route?.PipelineCommandHandler is { } pipeline && pipeline.ResultType == typeof(TResult) && !Observed)
             {
-                route.FastRequests.Increment();
-                return InvokePipeline(route, Unsafe.As<ResultHandlerInvoker<TResult>>(pipeline), request, cancellationToken);
+                StatisticsCounters.Slot slot = Counters.Local;
+                slot.CountRequest();
+                return InvokePipeline(slot, route, Unsafe.As<ResultHandlerInvoker<TResult>>(pipeline), request, cancellationToken);
             }
         }
 
@@ -112,8 +115,9 @@ internal sealed partial class SwitchboardBus
 
         if (options is null && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
         {
-            Counters.Local.HandlersInvoked++;
-            return InvokePipeline(route, handler, request, cancellationToken);
+            StatisticsCounters.Slot slot = Counters.Local;
+            slot.HandlersInvoked++;
+            return InvokePipeline(slot, route, handler, request, cancellationToken);
         }
 
         MessageMetadata metadata = options is null
@@ -223,8 +227,9 @@ internal sealed partial class SwitchboardBus
 
         if (!hasMetadata && handler == route.PipelineHandler && LeanPipeline(route, publish: false))
         {
-            Counters.Local.HandlersInvoked++;
-            return InvokePipeline(route, handler, command, publishMode: null, cancellationToken);
+            StatisticsCounters.Slot slot = Counters.Local;
+            slot.HandlersInvoked++;
+            return InvokePipeline(slot, route, handler, command, publishMode: null, cancellationToken);
         }
 
         return DiscardResult(InvokeSingleAsync(route, handler, command, metadata, withResult: false, cancellationToken));

@@ -67,8 +67,8 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
         }
 
         return _parent is null
-            ? Counters.Snapshot(transports, _runtime.Router.Routes, _runtime.Background)
-            : Counters.Snapshot(transports, null, null);
+            ? Counters.Snapshot(transports, _runtime.Background)
+            : Counters.Snapshot(transports, null);
     }
 
     public IMessageBus CreateScope(string name)

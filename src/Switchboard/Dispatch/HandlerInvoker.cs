@@ -51,6 +51,13 @@ internal abstract class HandlerInvoker
 
     public override string ToString() => Name;
 
+    /// <summary>
+    /// Runs a handler wrapped in incoming middleware on a lean context the bus prepared (see
+    /// <c>SwitchboardBus.InvokePipeline</c>); never throws. Only pipeline invokers take the lean path.
+    /// </summary>
+    internal virtual ValueTask InvokeLean(IncomingContext incoming)
+        => ValueTask.FromException(new InvalidOperationException($"{Name} is not wrapped in incoming middleware."));
+
     /// <summary>This handler wrapped in incoming middleware (typed here, so no generic type is made at run time).</summary>
     internal virtual HandlerInvoker WithPipeline(Func<IncomingNext, IncomingNext> build)
         => new Switchboard.Pipeline.PipelineInvoker(this, build);

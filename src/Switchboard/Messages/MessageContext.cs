@@ -210,9 +210,6 @@ public sealed class MessageContext
         _scopeFactory = scopeFactory;
     }
 
-    /// <summary>Whether the bus's lean pipeline path has this context out (see <c>SwitchboardBus.RentLeanContext</c>).</summary>
-    internal bool Leased;
-
     /// <summary>
     /// Prepares a context fresh from <see cref="Reset"/> (or new) for a message without metadata: only what differs from the
     /// reset state is written.

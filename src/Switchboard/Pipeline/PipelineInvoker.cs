@@ -16,17 +16,27 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         : base(inner.MessageType, inner.Name, needsContext: true)
     {
         Inner = inner;
-        _first = build(static context => ((PipelineInvoker)context.Invoker!).Inner.InvokeAsync(context.Message, context.MessageContext, context.CancellationToken));
+        _first = build(static context =>
+        {
+            HandlerInvoker handler = Unsafe.As<PipelineInvoker>(context.Invoker!).Inner;
+            return handler.InvokeAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
+        });
     }
 
     public HandlerInvoker Inner { get; }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>
+    /// Compiled once, fully optimised, without tiering (as every method here that calls the chain): with profile data the
+    /// JIT devirtualises and inlines the chain's delegates into its caller, and each inlined step's returned
+    /// <see cref="ValueTask"/> is merged through a stack copy that stalls on store forwarding (most of what one middleware
+    /// cost). Called plainly, the chain's steps return in registers.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public override ValueTask InvokeAsync(object message, MessageContext? context, CancellationToken cancellationToken)
     {
         try
         {
-            return Run(message, context, cancellationToken);
+            return _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
         }
         catch (Exception ex)
         {
@@ -34,13 +44,19 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         }
     }
 
-    /// <summary>
-    /// The chain itself, in a frame without exception handling: inlined into the guarded frame above, the chain's
-    /// returned tasks were copied through the stack once per inlined step (a store-forwarding stall each).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask Run(object message, MessageContext? context, CancellationToken cancellationToken)
-        => _first(IncomingPipeline.Enter(this, message, context, cancellationToken));
+    /// <summary>Runs the chain on a lean context the bus prepared (see <c>SwitchboardBus.InvokePipeline</c>); never throws.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal override ValueTask InvokeLean(IncomingContext incoming)
+    {
+        try
+        {
+            return _first(incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 }
 
 /// <summary>A handler with a result wrapped in its incoming middleware; the result travels in <see cref="IncomingContext.Result"/>.</summary>
@@ -54,7 +70,8 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         Inner = (ResultHandlerInvoker<TResult>)inner;
         _first = build(static context =>
         {
-            ValueTask<TResult> pending = ((PipelineResultInvoker<TResult>)context.Invoker!).Inner.InvokeTypedAsync(context.Message, context.MessageContext, context.CancellationToken);
+            ResultHandlerInvoker<TResult> handler = Unsafe.As<PipelineResultInvoker<TResult>>(context.Invoker!).Inner;
+            ValueTask<TResult> pending = handler.InvokeTypedAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
             if (pending.IsCompletedSuccessfully)
             {
                 context.SetResult(pending.Result);
@@ -73,8 +90,8 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         try
         {
             IncomingContext incoming = IncomingPipeline.Enter(this, message, context, cancellationToken);
-            ValueTask pending = _first(incoming);
-            return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(ResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
+            ValueTask pending = RunLean(incoming);
+            return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(CheckedResultOf(incoming)) : AwaitPipelineAsync(pending, incoming);
         }
         catch (Exception ex)
         {
@@ -82,20 +99,68 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         }
     }
 
+    /// <summary>Runs the chain on a lean context the bus prepared (see <c>SwitchboardBus.InvokePipeline</c>); never throws.</summary>
+    /// <remarks>As a send through <see cref="HandlerInvoker.InvokeAsync"/>: the result is checked, then dropped.</remarks>
+    internal override ValueTask InvokeLean(IncomingContext incoming)
+    {
+        ValueTask<TResult> pending = InvokeLeanTyped(incoming);
+        return pending.IsCompletedSuccessfully ? default : AwaitDiscardingAsync(pending);
+    }
+
+    private static async ValueTask AwaitDiscardingAsync(ValueTask<TResult> pending) => await pending.ConfigureAwait(false);
+
+    /// <summary>Runs the chain on a lean context for the handler's result; never throws.</summary>
+    public ValueTask<TResult> InvokeLeanTyped(IncomingContext incoming) => Complete(InvokeLeanUnchecked(incoming), incoming);
+
+    /// <summary>
+    /// Runs the chain on a lean context, leaving the result in it (<see cref="IncomingContext.Result"/>, type-checked when a
+    /// middleware set it); never throws. The bus's request path reads it there: a task of the result type, returned through
+    /// memory, costs a request more than the chain's own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public ValueTask InvokeLeanUnchecked(IncomingContext incoming)
+    {
+        try
+        {
+            return _first(incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+
+    /// <summary>The result of a chain <see cref="InvokeLeanUnchecked"/> ran: its task's failure, or a clear one when no one set the result.</summary>
+    public ValueTask<TResult> Complete(ValueTask pending, IncomingContext incoming)
+    {
+        if (!pending.IsCompletedSuccessfully)
+        {
+            return AwaitPipelineAsync(pending, incoming);
+        }
+
+        return incoming.HasResult ? new ValueTask<TResult>(ResultOf(incoming)) : ValueTask.FromException<TResult>(NoResult());
+    }
+
+    /// <summary>The chain, compiled once without profile-guided devirtualisation: see <see cref="PipelineInvoker.InvokeAsync"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private ValueTask RunLean(IncomingContext incoming) => _first(incoming);
+
     private static async ValueTask AwaitResultAsync(ValueTask<TResult> pending, IncomingContext context)
         => context.SetResult(await pending.ConfigureAwait(false));
 
     private async ValueTask<TResult> AwaitPipelineAsync(ValueTask pending, IncomingContext context)
     {
         await pending.ConfigureAwait(false);
-        return ResultOf(context);
+        return CheckedResultOf(context);
     }
 
-    private TResult ResultOf(IncomingContext context)
-        => context.HasResult
-            ? (TResult)context.Result!
-            : throw new InvalidOperationException(
-                $"The incoming pipeline of {Name} ended without a result: a middleware returned without calling next and without setting IncomingContext.Result.");
+    /// <summary>The result the handler or a middleware set: no checked cast, since both are typed (see <see cref="IncomingContext.Result"/>).</summary>
+    public static TResult ResultOf(IncomingContext context) => Routed.As<TResult>(context.Result!);
+
+    private TResult CheckedResultOf(IncomingContext context) => context.HasResult ? ResultOf(context) : throw NoResult();
+
+    private InvalidOperationException NoResult()
+        => new($"The incoming pipeline of {Name} ended without a result: a middleware returned without calling next and without setting IncomingContext.Result.");
 }
 
 /// <summary>Marks a handler wrapped in incoming middleware.</summary>

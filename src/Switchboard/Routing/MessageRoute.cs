@@ -1,5 +1,4 @@
 using Switchboard.Dispatch;
-using Switchboard.Observability;
 
 namespace Switchboard.Routing;
 
@@ -98,19 +97,6 @@ internal sealed class MessageRoute
 
     /// <summary>Gets whether any handler needs a <see cref="MessageContext"/>.</summary>
     public bool NeedsContext { get; }
-
-    /// <summary>
-    /// Publishes of this type that took the root bus's fast path; each reached every one of <see cref="Handlers"/> (a
-    /// publish cut short by its caller's cancellation gives back the handlers it did not reach). Counting here, per route,
-    /// costs one uncontended compare-and-swap instead of a thread-local lookup.
-    /// </summary>
-    public StripedCounter FastPublishes;
-
-    /// <summary>Commands of this type sent on the root bus's fast path; each invoked the one handler.</summary>
-    public StripedCounter FastSends;
-
-    /// <summary>Requests of this type sent on the root bus's fast path; each invoked the one handler.</summary>
-    public StripedCounter FastRequests;
 
     private DynamicHandlers? _dynamic;
 

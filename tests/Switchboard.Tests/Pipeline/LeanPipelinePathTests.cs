@@ -96,4 +96,95 @@ public sealed class LeanPipelinePathTests
 
         Assert.Equal(3, await followed.Task.WaitAsync(TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public async Task Items_a_middleware_sets_reach_the_handler_and_never_the_next_message()
+    {
+        List<string> handled = [];
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseIncoming(static (context, next) =>
+            {
+                if (context.Message is LpCommand { N: 1 })
+                {
+                    context.MessageContext.Items["tenant"] = "acme";
+                }
+
+                return next(context);
+            })
+            .Handle<LpCommand>((c, context, _) =>
+            {
+                handled.Add($"{c.N}:{(context.Items.TryGetValue("tenant", out object? tenant) ? tenant : "none")}");
+                return ValueTask.CompletedTask;
+            }));
+
+        await bus.SendAsync(new LpCommand(1));
+        await bus.SendAsync(new LpCommand(2));
+
+        Assert.Equal(["1:acme", "2:none"], handled);
+    }
+
+    [Fact]
+    public async Task A_middleware_reading_the_context_of_a_handler_without_one_sees_a_fresh_context_per_message()
+    {
+        List<string> ids = [];
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseIncoming((context, next) =>
+            {
+                ids.Add(context.MessageContext.MessageId);
+                Assert.Same(context.Message, context.MessageContext.Message);
+                Assert.Empty(context.MessageContext.Headers);
+                return next(context);
+            })
+            .Handle<LpEvent>(static _ => { }));
+
+        await bus.PublishAsync(new LpEvent(1));
+        await bus.PublishAsync(new LpEvent(2));
+
+        Assert.Equal(2, ids.Count);
+        Assert.NotEqual(ids[0], ids[1]);
+    }
+
+    [Fact]
+    public async Task An_asynchronous_middleware_and_a_cascading_handler_finish_on_the_slow_path()
+    {
+        TaskCompletionSource<int> followed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseIncoming(static async (context, next) =>
+            {
+                await Task.Yield();
+                context.MessageContext.Items["seen"] = true;
+                await next(context);
+            })
+            .Handle<LpQuery, int>(static async (q, context, cancellationToken) =>
+            {
+                await context.PublishAsync(new LpFollowUp(q.N), cancellationToken);
+                return context.Items.ContainsKey("seen") ? q.N * 10 : -1;
+            })
+            .Handle<LpFollowUp>(f => followed.TrySetResult(f.N)));
+
+        Assert.Equal(40, await bus.RequestAsync(new LpQuery(4)));
+        Assert.Equal(4, await followed.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(7, await bus.RequestAsync(new LpQuery(7)) / 10);
+    }
+
+    [Fact]
+    public async Task A_handler_behind_middleware_that_sends_through_middleware_in_turn_gets_both_results()
+    {
+        List<string> order = [];
+        IMessageBus? inner = null;
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseIncoming((context, next) =>
+            {
+                order.Add($"in {context.MessageType.Name}");
+                return next(context);
+            })
+            .Handle<LpQuery, int>(q => q.N + 1)
+            .Handle<LpCommand>(async (c, cancellationToken) => order.Add($"nested {await inner!.RequestAsync(new LpQuery(c.N), cancellationToken: cancellationToken)}")));
+        inner = bus;
+
+        await bus.SendAsync(new LpCommand(5));
+        Assert.Equal(9, await bus.RequestAsync(new LpQuery(8)));
+
+        Assert.Equal(["in LpCommand", "in LpQuery", "nested 6", "in LpQuery"], order);
+    }
 }
