@@ -15,8 +15,6 @@ internal sealed partial class BackgroundQueue
 
     private TaskCompletionSource? _dispatcherWake;
 
-    /// <summary>How many places the dispatcher takes before it gives them back (sooner when publishers wait for room).</summary>
-    private const int GiveBackBatch = 16;
 
     private async Task DispatchAsync()
     {
@@ -47,7 +45,7 @@ internal sealed partial class BackgroundQueue
                 continue;
             }
 
-            if (++taken >= GiveBackBatch || Volatile.Read(ref _room) is not null)
+            if (++taken >= _giveBackBatch || Volatile.Read(ref _room) is not null)
             {
                 taken = Flush(taken);
             }

@@ -54,6 +54,10 @@ internal sealed partial class BackgroundQueue
     private readonly long[] _workerState;
     private readonly int _lowWater;
 
+    // How many places the dispatcher takes before it gives them back (at once when publishers wait for room): 16, fewer
+    // in a small queue, so that a handler blocking the dispatcher hides at most 1/64 of the capacity from publishers.
+    private readonly int _giveBackBatch;
+
     // Places reserved by publishers and not yet given back by a reader (with ClosedBit once closed), alone on its line.
     private PaddedLong _reservations;
     private SwitchboardBus? _root;
@@ -74,6 +78,7 @@ internal sealed partial class BackgroundQueue
         _workers = workers;
         _workerState = new long[workers * Stride];
         _lowWater = capacity - Math.Max(1, capacity / 4);
+        _giveBackBatch = Math.Clamp(capacity / 64, 1, 16);
         _logger = logger;
     }
 

@@ -146,6 +146,37 @@ public sealed class BackgroundDispatcherTests
         Assert.Equal(10, bus.GetStatistics().BackgroundTasksCompleted);
     }
 
+    [Fact]
+    public async Task A_handler_blocking_the_dispatcher_leaves_the_queue_room_to_publishers()
+    {
+        // The dispatcher gives the places it took back in batches; while a handler blocks it, a small queue must still
+        // show its room (capacity 1: the next publish fits at once).
+        using ManualResetEventSlim release = new();
+        using ManualResetEventSlim started = new();
+        IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Options.BackgroundConcurrency = 1;
+            b.Options.BackgroundQueueCapacity = 1;
+            b.Handle<Job>(j =>
+            {
+                if (j.N == 1)
+                {
+                    started.Set();
+                    release.Wait(Patience);
+                }
+            });
+        });
+
+        await bus.PublishAsync(new Job(1), PublishOptions.InBackground);
+        Assert.True(await Task.Run(() => started.Wait(Patience)));
+        Task second = bus.PublishAsync(new Job(2), PublishOptions.InBackground).AsTask();
+        bool queued = await Task.WhenAny(second, Task.Delay(Patience)) == second;
+        release.Set();
+        Assert.True(queued, "the queue is empty while job 1 runs, so job 2 must be queued at once");
+        Assert.True((await bus.ShutdownAsync(Patience)).Completed);
+        Assert.Equal(2, bus.GetStatistics().BackgroundTasksCompleted);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current = Volatile.Read(ref target);
