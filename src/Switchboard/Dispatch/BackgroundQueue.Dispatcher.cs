@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace Switchboard.Dispatch;
 
-/// <summary>The dispatcher: the channel's one reader, which runs synchronous items inline and hands off the rest.</summary>
+/// <summary>The dispatcher: the queue's one reader, which runs synchronous items inline and hands off the rest.</summary>
 internal sealed partial class BackgroundQueue
 {
     // Slots taken besides the dispatcher's own: items handed off and still running, and helpers at work. The dispatcher
@@ -13,8 +13,8 @@ internal sealed partial class BackgroundQueue
     private TaskCompletionSource? _slotFreed;
     private readonly Stack<Handoff> _handoffs = new();
 
+    // The parked dispatcher's wake-up, installed before its last look at the queue; completed by the next publisher.
     private TaskCompletionSource? _dispatcherWake;
-
 
     private async Task DispatchAsync()
     {

@@ -21,7 +21,7 @@ namespace Switchboard.Dispatch;
 /// </para>
 /// <para>
 /// How up to <c>BackgroundConcurrency</c> items run at once without every write waking every worker: the dispatcher
-/// drains the channel and starts each item itself. An item whose handlers complete synchronously is done when its call
+/// drains the queue and starts each item itself. An item whose handlers complete synchronously is done when its call
 /// returns, so a stream of quick events costs the dispatcher's loop and nothing else (no hand-over between threads).
 /// An item whose handlers go asynchronous is handed off (<see cref="Handoff"/>): it keeps a slot until it completes,
 /// and the dispatcher goes on with the next item while fewer than <c>BackgroundConcurrency</c> slots are taken.
@@ -29,7 +29,7 @@ namespace Switchboard.Dispatch;
 /// <para>
 /// A handler that blocks its thread (synchronous I/O, a lock) would stall the dispatcher, and with it every item behind
 /// it. A watchdog (BackgroundQueue.Helpers.cs) notices the dispatcher still on the same item a tick later while items
-/// wait, and wakes a helper, which reads the channel beside the dispatcher until it drains or the dispatcher moves on:
+/// wait, and wakes a helper, which takes items beside the dispatcher until the queue is empty:
 /// blocking handlers are still served in parallel, one tick late at most. With <c>BackgroundConcurrency = 1</c> there
 /// are no helpers, as before.
 /// </para>
