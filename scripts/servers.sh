@@ -338,9 +338,11 @@ start_sqs() {
     npm install --prefix "$SQS_NPM_DIR" --no-save --no-audit --no-fund "fauxqs@$SQS_EMULATOR_VERSION" >&2 || return 1
   fi
   stop_sqs
-  # The fault tests start their own emulator from the same install (tests/.../AmazonSqs/SqsEmulatorProcess.cs).
+  # The fault tests start their own emulator from the same install and launcher (tests/.../AmazonSqs/SqsChildProcess.cs).
+  # fauxqs 1.x listens on 0.0.0.0 whatever FAUXQS_HOST says: scripts/fauxqs-loopback.mjs binds it to 127.0.0.1 (and,
+  # unlike fauxqs's cli.js, honours FAUXQS_LOGGER=false: no log line per request).
   FAUXQS_PORT="$SQS_PORT" FAUXQS_HOST=127.0.0.1 FAUXQS_LOGGER=false \
-    nohup node "$SQS_NPM_DIR/node_modules/fauxqs/dist/cli.js" >"$SQS_DIR/sqs.log" 2>&1 &
+    nohup node "$PWD/scripts/fauxqs-loopback.mjs" "$SQS_NPM_DIR/node_modules/fauxqs/dist/app.js" >"$SQS_DIR/sqs.log" 2>&1 &
   echo $! >"$SQS_DIR/sqs.pid"
   for _ in $(seq 1 100); do
     if sqs_answers; then

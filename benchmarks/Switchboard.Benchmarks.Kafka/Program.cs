@@ -1,157 +1,138 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Confluent.Kafka;
-using Switchboard;
-using Switchboard.Kafka;
+using Switchboard.Benchmarks.Kafka;
 
 // Usage: dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.Kafka -- [bootstrap servers] [messages] [producers]
-// Measures end-to-end throughput in one run against one Kafka (median of 3, interleaved, after a warm-up of each):
-//   1. raw Confluent.Kafka: <producers> tasks each awaiting ProduceAsync (acks=all, idempotent, linger 5 ms) with 64 keys;
-//      one consumer (cooperative-sticky) storing each record's offset as it is read and committing every second;
-//   2. Switchboard: the same producers awaiting PublishAsync (the transport awaits the delivery report) with the same keys
-//      (PartitionBy), handled on another bus (ConsumerConcurrency 8) whose offsets are committed as handled.
-// Each contender gets its own topic (the broker's default partitions) and group. The clock starts when a first record
-// went round (the group has its partitions) and stops when the last record is handled.
+//        [--processes N] [--docs docs/benchmarks.md] [--check-wolverine]
+// End-to-end throughput against one Kafka, in N fresh processes one after the other (default 3). Each process warms up
+// every contender once, then runs 3 rounds, each round raw → Switchboard → Wolverine (interleaved, so noise on a shared
+// machine hits all three alike), and reports each contender's median. Contenders (Contenders.cs): a raw Confluent.Kafka
+// produce + consume + store/commit loop, Switchboard, WolverineFx.Kafka. The ratios are Switchboard's rate over the other
+// two in the same process; the verdicts use each process's ratio and the median of the processes' ratios.
 // NOTE: against librdkafka's mock cluster (scripts/servers.sh start kafka) the broker lives in one process on loopback
 // with no disk or replication: the numbers compare clients on the same machine, they are not broker numbers.
-string bootstrap = args.Length > 0 ? args[0] : "127.0.0.1:9092";
-int messages = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20000;
-int producers = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 32;
-const int keys = 64;
-string run = "bench-" + Guid.NewGuid().ToString("N")[..8] + ".";
-Console.WriteLine($"Kafka at {bootstrap}; {messages} messages, {producers} producers, {keys} keys; {Environment.ProcessorCount} cores; load {Load()}");
-
-await RawAsync(bootstrap, run + "warm-raw", Math.Min(2000, messages), producers);
-await BusAsync(bootstrap, run + "warm-bus.", Math.Min(2000, messages), producers);
-List<double> raw = [], bus = [];
-for (int i = 0; i < 3; i++)
+// --docs writes the result into the kafka-harness block of that file.
+List<string> positional = [];
+int processes = 3;
+string? docs = null;
+bool child = false;
+for (int i = 0; i < args.Length; i++)
 {
-    raw.Add(await RawAsync(bootstrap, $"{run}raw{i}", messages, producers));
-    bus.Add(await BusAsync(bootstrap, $"{run}bus{i}.", messages, producers));
+    switch (args[i])
+    {
+        case "--processes": processes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--docs": docs = args[++i]; break;
+        case "--child": child = true; break;
+        case "--check-wolverine": break;
+        default: positional.Add(args[i]); break;
+    }
 }
 
-double rawRate = Median(raw), busRate = Median(bus);
-Console.WriteLine();
-Console.WriteLine("| throughput (median of 3) | messages/s | vs raw | runs |");
-Console.WriteLine("|---|---:|---:|---|");
-Console.WriteLine($"| raw Confluent.Kafka ProduceAsync → Consume + StoreOffset + commit | {rawRate:N0} | 100 % | {Runs(raw)} |");
-Console.WriteLine($"| Switchboard PublishAsync → handle → watermark commit | {busRate:N0} | {busRate / rawRate:P0} | {Runs(bus)} |");
-Console.WriteLine($"target ≥ 70 % of raw: {(busRate / rawRate >= 0.7 ? "met" : "missed")} (load {Load()})");
-return;
+string bootstrap = positional.Count > 0 ? positional[0] : "127.0.0.1:9092";
+int messages = positional.Count > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 20000;
+int producers = positional.Count > 2 ? int.Parse(positional[2], CultureInfo.InvariantCulture) : 32;
+string run = "bench-" + Guid.NewGuid().ToString("N")[..8] + ".";
 
-static async Task<double> RawAsync(string bootstrap, string topic, int count, int producers)
+if (args.Contains("--check-wolverine"))
 {
-    byte[] body = Encoding.UTF8.GetBytes("{\"orderId\":\"ord-1\",\"amountCents\":1999}");
-    using IProducer<string, byte[]> producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+    await WolverineCheck.RunAsync(bootstrap, run + "check-wolverine");
+    return 0;
+}
+
+if (child)
+{
+    int warmCount = Math.Min(2000, messages);
+    await Contenders.RawAsync(bootstrap, run + "warm-raw", warmCount, producers);
+    await Contenders.SwitchboardAsync(bootstrap, run + "warm-bus.", warmCount, producers);
+    await Contenders.WolverineAsync(bootstrap, run + "warm-wolverine", warmCount, producers);
+    List<double> raw = [], bus = [], wolverine = [];
+    for (int i = 0; i < 3; i++)
     {
-        BootstrapServers = bootstrap,
-        Acks = Acks.All,
-        EnableIdempotence = true,
-        LingerMs = 5,
-        Partitioner = Partitioner.Murmur2Random,
-    }).SetLogHandler(static (_, _) => { }).Build();
-    using IConsumer<string, byte[]> consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-    {
-        BootstrapServers = bootstrap,
-        GroupId = topic + "-billing",
-        AutoOffsetReset = AutoOffsetReset.Earliest,
-        EnableAutoCommit = true,
-        EnableAutoOffsetStore = false,
-        AutoCommitIntervalMs = 1000,
-        SessionTimeoutMs = 6000,
-        HeartbeatIntervalMs = 2000,
-        PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
-    }).SetLogHandler(static (_, _) => { }).Build();
-    consumer.Subscribe(topic);
-    // The first record going round means the group has its partitions: the clock starts after it.
-    await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "warm", Value = body });
-    ConsumeResult<string, byte[]>? first = null;
-    while (first is null)
-    {
-        first = consumer.Consume(TimeSpan.FromMilliseconds(100));
+        raw.Add(await Contenders.RawAsync(bootstrap, $"{run}raw{i}", messages, producers));
+        bus.Add(await Contenders.SwitchboardAsync(bootstrap, $"{run}bus{i}.", messages, producers));
+        wolverine.Add(await Contenders.WolverineAsync(bootstrap, $"{run}wolverine{i}", messages, producers));
+        Console.WriteLine(FormattableString.Invariant($"round {i + 1}: raw {raw[i]:N0}/s, Switchboard {bus[i]:N0}/s, Wolverine {wolverine[i]:N0}/s (load {Load()})"));
     }
 
-    consumer.StoreOffset(first);
-    Stopwatch clock = Stopwatch.StartNew();
-    Task consuming = Task.Factory.StartNew(() =>
-    {
-        int done = 0;
-        while (done < count)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } record)
-            {
-                consumer.StoreOffset(record);
-                done++;
-            }
-        }
-    }, TaskCreationOptions.LongRunning);
-    int next = 0;
-    await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
-    {
-        int i;
-        while ((i = Interlocked.Increment(ref next)) <= count)
-        {
-            await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "ord-" + (i % keys).ToString(CultureInfo.InvariantCulture), Value = body });
-        }
-    })));
-    await consuming;
-    double rate = count / clock.Elapsed.TotalSeconds;
-    consumer.Close();
-    return rate;
+    Console.WriteLine(FormattableString.Invariant($"RESULT {Median(raw):0.0} {Median(bus):0.0} {Median(wolverine):0.0} {Spread(raw):0.0} {Spread(bus):0.0} {Spread(wolverine):0.0}"));
+    return 0;
 }
 
-static async Task<double> BusAsync(string bootstrap, string prefix, int count, int producers)
+string cpu = Cpu();
+Console.WriteLine($"Kafka at {bootstrap}; {messages} messages, {producers} producers, {Contenders.Keys} keys, {processes} processes; {Environment.ProcessorCount} cores ({cpu})");
+string loadBefore = Load();
+List<Measured> measured = [];
+for (int p = 1; p <= processes; p++)
 {
-    int handled = -1; // the warm-up message
-    TaskCompletionSource warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    TaskCompletionSource all = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    await using IMessageBus consumer = MessageBus.Create(b => b
-        .Configure(o => { o.Name = "billing"; o.ConsumerConcurrency = 8; })
-        .UseKafka(Options(bootstrap, prefix))
-        .RouteToTransport<BenchOrder>("orders")
-        .Handle<BenchOrder>(_ =>
-        {
-            int n = Interlocked.Increment(ref handled);
-            if (n == 0)
-            {
-                warm.TrySetResult();
-            }
-            else if (n == count)
-            {
-                all.TrySetResult();
-            }
-        }));
-    await using IMessageBus sender = MessageBus.Create(b => b
-        .Configure(o => o.Name = "web")
-        .UseKafka(Options(bootstrap, prefix))
-        .PartitionBy<BenchOrder>(o => o.OrderId)
-        .RouteToTransport<BenchOrder>("orders"));
-    await sender.PublishAsync(new BenchOrder("warm", 1));
-    await warm.Task.WaitAsync(TimeSpan.FromMinutes(2));
-    Stopwatch clock = Stopwatch.StartNew();
-    int next = 0;
-    await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
-    {
-        int i;
-        while ((i = Interlocked.Increment(ref next)) <= count)
-        {
-            await sender.PublishAsync(new BenchOrder("ord-" + (i % keys).ToString(CultureInfo.InvariantCulture), 1999));
-        }
-    })));
-    await all.Task.WaitAsync(TimeSpan.FromMinutes(5));
-    return count / clock.Elapsed.TotalSeconds;
+    Measured m = await MeasureInChildAsync(bootstrap, messages, producers);
+    measured.Add(m);
+    Console.WriteLine(FormattableString.Invariant($"process {p}: raw {m.Raw:N0}/s, Switchboard {m.Bus:N0}/s ({m.Bus / m.Raw:P0}), Wolverine {m.Wolverine:N0}/s (Switchboard {m.Bus / m.Wolverine:0.00} ×)"));
 }
 
-static KafkaTransportOptions Options(string bootstrap, string prefix) => new()
+string loadAfter = Load();
+double vsRaw = Median([.. measured.Select(m => m.Bus / m.Raw)]);
+double vsWolverine = Median([.. measured.Select(m => m.Bus / m.Wolverine)]);
+List<string> lines =
+[
+    "| process | raw Confluent.Kafka produce → consume → store + commit | Switchboard publish → handle → watermark commit | WolverineFx.Kafka 6.62 publish (inline) → handle | Switchboard / raw (≥ 70 %) | Switchboard / Wolverine (≥ 1.0 ×) |",
+    "|---:|---:|---:|---:|---:|---:|",
+    .. measured.Select((m, i) => FormattableString.Invariant(
+        $"| {i + 1} | {m.Raw:N0}/s (± {m.RawSpread / 2:N0}) | {m.Bus:N0}/s (± {m.BusSpread / 2:N0}) | {m.Wolverine:N0}/s (± {m.WolverineSpread / 2:N0}) | {m.Bus / m.Raw:P0} {Verdict(m.Bus / m.Raw >= 0.7)} | {m.Bus / m.Wolverine:0.00} × {Verdict(m.Bus / m.Wolverine >= 1.0)} |")),
+    FormattableString.Invariant($"| **median of the {processes} ratios** | | | | **{vsRaw:P0}** {Verdict(vsRaw >= 0.7)} | **{vsWolverine:0.00} ×** {Verdict(vsWolverine >= 1.0)} |"),
+];
+Console.WriteLine();
+lines.ForEach(Console.WriteLine);
+Console.WriteLine($"load (1 min) before {loadBefore}, after {loadAfter}");
+if (docs is not null)
 {
-    BootstrapServers = bootstrap,
-    TopicPrefix = prefix,
-    // The mock broker has no CreateTopics API (it creates topics on first use); against a cluster that allows it, leave it on.
-    CreateTopics = false,
-    SessionTimeout = TimeSpan.FromSeconds(6),
-    HeartbeatInterval = TimeSpan.FromSeconds(2),
-};
+    // The broker's address is the one of this run (the mock's port changes every start): the command shows where it comes from.
+    WriteSection(docs, lines, $"{string.Join(' ', positional.Skip(1).Prepend("$(cat .servers/kafka/bootstrap)"))} --processes {processes}", cpu, loadBefore, loadAfter);
+    string chart = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(docs))!, "benchmarks-kafka.png");
+    KafkaChart.Save(chart, [.. measured.Select(m => (double[])[m.Raw, m.Bus, m.Wolverine])], messages, producers);
+    Console.WriteLine($"written to {docs} and {chart}");
+}
+
+return 0;
+
+// Runs this program again with --child: each measurement in a fresh process (its own JIT, thread pool and clients).
+static async Task<Measured> MeasureInChildAsync(string bootstrap, int messages, int producers)
+{
+    string self = Environment.ProcessPath!;
+    ProcessStartInfo start = new(self) { RedirectStandardOutput = true, UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+    {
+        start.ArgumentList.Add(typeof(Contenders).Assembly.Location);
+    }
+
+    foreach (string arg in (string[])[bootstrap, messages.ToString(CultureInfo.InvariantCulture), producers.ToString(CultureInfo.InvariantCulture), "--child"])
+    {
+        start.ArgumentList.Add(arg);
+    }
+
+    using Process process = Process.Start(start)!;
+    StringBuilder output = new();
+    while (await process.StandardOutput.ReadLineAsync() is { } line)
+    {
+        output.AppendLine(line);
+        if (line.StartsWith("round ", StringComparison.Ordinal))
+        {
+            Console.WriteLine("  " + line);
+        }
+    }
+
+    await process.WaitForExitAsync();
+    string? result = output.ToString().Split('\n').LastOrDefault(l => l.StartsWith("RESULT ", StringComparison.Ordinal));
+    if (process.ExitCode != 0 || result is null)
+    {
+        throw new InvalidOperationException($"the measuring process failed (exit code {process.ExitCode}): {output}");
+    }
+
+    double[] v = [.. result.Trim().Split(' ').Skip(1).Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
+    return new Measured(v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+static string Verdict(bool met) => met ? "met" : "**missed**";
 
 static double Median(List<double> values)
 {
@@ -159,8 +140,48 @@ static double Median(List<double> values)
     return sorted[sorted.Count / 2];
 }
 
-static string Runs(List<double> values) => string.Join(", ", values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)));
+static double Spread(List<double> values) => values.Max() - values.Min();
 
 static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-public sealed record BenchOrder(string OrderId, long AmountCents);
+static string Cpu() => File.Exists("/proc/cpuinfo")
+    ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?"
+    : "?";
+
+// Replaces the kafka-harness block of docs/benchmarks.md (or adds it before "## Machine").
+static void WriteSection(string path, List<string> lines, string arguments, string cpu, string loadBefore, string loadAfter)
+{
+    const string Begin = "<!-- kafka-harness:begin -->", End = "<!-- kafka-harness:end -->";
+    StringBuilder section = new();
+    section.AppendLine(Begin);
+    section.AppendLine("### Kafka (librdkafka's mock cluster, not a broker)");
+    section.AppendLine();
+    section.AppendLine($"Measured on {DateTime.UtcNow:yyyy-MM-dd} with `dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.Kafka -- {arguments} --docs docs/benchmarks.md`");
+    section.AppendLine($"({Environment.ProcessorCount} cores of an {cpu} shared with the broker process and other work, load {loadBefore} before and {loadAfter} after).");
+    section.AppendLine("**The broker is librdkafka's in-process mock cluster** (`tests/Switchboard.KafkaMockBroker`, from `scripts/servers.sh start kafka`):");
+    section.AppendLine("one process on loopback, no disk, no replication, sharing the cores with the clients. The figures compare three clients");
+    section.AppendLine("against the same broker in the same run; they are not Kafka broker numbers and say nothing about a real cluster.");
+    section.AppendLine("Each process warms up every contender, then runs 3 rounds of raw → Switchboard → Wolverine (interleaved) and reports");
+    section.AppendLine("each contender's median (± half the spread of its 3 rounds). All three: acks=all, idempotent producer, linger 5 ms,");
+    section.AppendLine("every send awaiting its delivery report (32 concurrent producers, 64 keys), a consumer group (cooperative-sticky)");
+    section.AppendLine("storing offsets once a record is handled and committing them in the background every second.");
+    section.AppendLine("Details: [transports/kafka.md](transports/kafka.md#performance).");
+    section.AppendLine();
+    foreach (string line in lines)
+    {
+        section.AppendLine(line);
+    }
+
+    section.AppendLine();
+    section.AppendLine("![Kafka end-to-end throughput per process (mock cluster)](benchmarks-kafka.png)");
+    section.Append(End);
+    string text = File.ReadAllText(path);
+    int begin = text.IndexOf(Begin, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
+    int machine = text.IndexOf("## Machine", StringComparison.Ordinal);
+    text = begin >= 0 && end > begin
+        ? text[..begin] + section + text[(end + End.Length)..]
+        : machine < 0 ? text + Environment.NewLine + section + Environment.NewLine : text[..machine] + section + Environment.NewLine + Environment.NewLine + text[machine..];
+    File.WriteAllText(path, text);
+}
+
+internal sealed record Measured(double Raw, double Bus, double Wolverine, double RawSpread, double BusSpread, double WolverineSpread);

@@ -22,6 +22,26 @@ internal sealed class SqsQueue
     public SqsBatcher<SendEntry> Sender { get; set; } = null!;
 
     public SqsBatcher<string> Deleter { get; set; } = null!;
+
+    /// <summary>How long a partial <c>DeleteMessageBatch</c> waits at most for the acknowledgements of messages still being handled.</summary>
+    public static readonly TimeSpan DeleteLinger = TimeSpan.FromMilliseconds(10);
+
+    private int _handedOut;
+
+    /// <summary>Gets whether messages of this queue are with the bus and not yet settled: their deletes may be coming.</summary>
+    public bool DeletesExpected => Volatile.Read(ref _handedOut) > 0;
+
+    /// <summary>A received message went to the bus.</summary>
+    public void HandedOut() => Interlocked.Increment(ref _handedOut);
+
+    /// <summary>A message the bus had is being settled; when it was the last one, a delete waiting for more goes now.</summary>
+    public void Returned()
+    {
+        if (Interlocked.Decrement(ref _handedOut) <= 0)
+        {
+            Deleter.Nudge();
+        }
+    }
 }
 
 /// <summary>One message of a <c>SendMessageBatch</c>; <paramref name="DelaySeconds"/> hides it for that long (standard queues, at most 900).</summary>
@@ -39,7 +59,7 @@ internal sealed record SendEntry(SqsWire.Encoded Encoded, string MessageId, stri
 
     /// <summary>The message as an error names it: its type (when it has one) and its id.</summary>
     public string Describe()
-        => Encoded.Attributes.TryGetValue(MessageHeaders.MessageType, out MessageAttributeValue? type) && type.StringValue is { Length: > 0 } name
+        => Encoded.MessageType is { Length: > 0 } name
             ? $"'{name}' ({MessageId})"
             : $"'{MessageId}'";
 }

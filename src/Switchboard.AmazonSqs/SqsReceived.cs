@@ -13,6 +13,17 @@ internal sealed partial class SqsReceived(SqsReceiver receiver, TransportMessage
     /// <summary>Gets or sets whether the lease limit was reached and logged.</summary>
     public bool LimitReached { get; set; }
 
+    private int _returned;
+
+    /// <summary>Tells the queue once that the bus gave this message back for settling (its delete, if any, is queued).</summary>
+    public void Returned()
+    {
+        if (Interlocked.Exchange(ref _returned, 1) == 0)
+        {
+            Queue?.Returned();
+        }
+    }
+
     public override ValueTask AckAsync(CancellationToken cancellationToken) => new(receiver.AckAsync(this).WaitAsync(cancellationToken));
 
     public override ValueTask RetryAsync(TimeSpan delay, CancellationToken cancellationToken) => new(receiver.RetryAsync(this, delay).WaitAsync(cancellationToken));

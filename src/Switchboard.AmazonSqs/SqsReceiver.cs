@@ -68,6 +68,7 @@ internal sealed partial class SqsReceiver : ITransportReceiver
                         _poll = PollAsync();
                     }
 
+                    ready.Queue?.HandedOut();
                     return ready;
                 }
 
@@ -123,11 +124,15 @@ internal sealed partial class SqsReceiver : ITransportReceiver
         bool deleted = false;
         try
         {
-            await _queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(false);
+            Task delete = _queue.Deleter.EnqueueAsync(received.ReceiptHandle);
+            // Queued first, then counted as returned: a delete waiting for this one's company goes with it.
+            received.Returned();
+            await delete.ConfigureAwait(false);
             deleted = true;
         }
         finally
         {
+            received.Returned(); // once: already done unless queueing the delete threw
             Settled(received, keyMovesOn: deleted);
         }
     }
@@ -135,6 +140,7 @@ internal sealed partial class SqsReceiver : ITransportReceiver
     /// <summary>Makes the message visible again after <paramref name="delay"/>: SQS delivers it again, counting the receive.</summary>
     internal async Task RetryAsync(SqsReceived received, TimeSpan delay)
     {
+        received.Returned();
         if (await TryRetryAsDelayedCopyAsync(received, delay).ConfigureAwait(false))
         {
             return;
@@ -180,6 +186,7 @@ internal sealed partial class SqsReceiver : ITransportReceiver
     /// <summary>Copies the message with the reason to the group's dead-letter queue, then deletes the original.</summary>
     internal async Task DeadLetterAsync(SqsReceived received, DeadLetterReason reason)
     {
+        received.Returned();
         bool deleted = false;
         try
         {

@@ -162,7 +162,10 @@ public sealed partial class SqsTransport
         int maxSize = read.Attributes is { } a && a.TryGetValue("MaximumMessageSize", out string? text) && int.TryParse(text, CultureInfo.InvariantCulture, out int parsed) ? parsed : 262_144;
         SqsQueue queue = new(name, url, maxSize);
         queue.Sender = new SqsBatcher<SendEntry>(batch => SendBatchAsync(queue, batch), e => e.Encoded.Size, Options.MaxBatchesInFlight, maxSize);
-        queue.Deleter = new SqsBatcher<string>(batch => DeleteBatchAsync(queue, batch), _ => 0, Options.MaxBatchesInFlight, int.MaxValue);
+        // A partial delete waits (up to 10 ms) for the acknowledgements of the other messages the bus is handling.
+        queue.Deleter = new SqsBatcher<string>(
+            batch => DeleteBatchAsync(queue, batch), _ => 0, Options.MaxBatchesInFlight, int.MaxValue,
+            new SqsBatcher<string>.Gather(() => queue.DeletesExpected, SqsQueue.DeleteLinger, TimeProvider.System));
         return queue;
     }
 

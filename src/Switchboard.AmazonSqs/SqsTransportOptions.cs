@@ -76,6 +76,17 @@ public sealed class SqsTransportOptions
     public bool DeadLetterEnabled { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets whether each header (the CloudEvents <c>ce-*</c> names, your own) travels as a message attribute of
+    /// its own, readable in the console and usable by tools that filter on attributes (at most nine; the rest are packed
+    /// into one). When <see langword="false"/>, every header travels as JSON in one attribute, <c>sb-headers</c>: SQS
+    /// and the SDK work per attribute (the SDK hashes each on send and checks each hash on receive), so one attribute
+    /// instead of seven makes each message markedly cheaper. Receivers read both forms, so the setting can differ between
+    /// services. Dead letters always carry their reason, exception and attempts as attributes of their own.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool HeadersAsAttributes { get; set; }
+
+    /// <summary>
     /// Gets or sets whether the queues are FIFO queues: messages with the same partition key (<c>MessageGroupId</c>) are
     /// delivered in the order sent, one at a time, and the message id is the <c>MessageDeduplicationId</c>.
     /// </summary>

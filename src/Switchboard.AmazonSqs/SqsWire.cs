@@ -10,7 +10,11 @@ namespace Switchboard.AmazonSqs;
 /// The mapping of a <see cref="TransportMessage"/> onto an SQS message: the body as text (UTF-8 as it is, or base64 with
 /// <see cref="BodyEncoding"/> when the bytes are not text SQS accepts), the headers as string message attributes under
 /// their own (CloudEvents) names. SQS allows 10 attributes per message: the first nine by <see cref="Priority"/> stay
-/// attributes, the rest travel together as JSON in <see cref="PackedHeaders"/>.
+/// attributes, the rest travel together as JSON in <see cref="PackedHeaders"/>. Unless each header is asked for as an
+/// attribute of its own (<see cref="SqsTransportOptions.HeadersAsAttributes"/>, and always for a dead letter, whose reason
+/// an operator reads in the console), every header travels in <see cref="PackedHeaders"/>: one attribute costs the client
+/// (the SDK hashes each attribute on send and checks each on receive) and SQS much less per message than seven.
+/// <see cref="ReadHeaders"/> reads both forms.
 /// </summary>
 internal static class SqsWire
 {
@@ -37,10 +41,10 @@ internal static class SqsWire
         DeadLetterExceptionType, DeadLetterAttempts, MessageHeaders.CorrelationId, MessageHeaders.TraceParent, PartitionKey,
     ];
 
-    /// <summary>An SQS message ready to send: its body, its attributes and the size SQS counts.</summary>
-    public sealed record Encoded(string Body, Dictionary<string, MessageAttributeValue> Attributes, int Size);
+    /// <summary>An SQS message ready to send: its body, its attributes, the size SQS counts, and its message type for errors.</summary>
+    public sealed record Encoded(string Body, Dictionary<string, MessageAttributeValue> Attributes, int Size, string? MessageType = null);
 
-    public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null)
+    public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null, bool headersAsAttributes = true)
     {
         Dictionary<string, string> headers = new(message.Headers, StringComparer.Ordinal);
         if (message.PartitionKey is not null)
@@ -93,7 +97,7 @@ internal static class SqsWire
         foreach (string name in names)
         {
             bool fits = names.Count <= MaxAttributes ? attributes.Count < MaxAttributes : attributes.Count < MaxAttributes - 1;
-            if (fits && IsAttributeName(name) && headers[name].Length > 0)
+            if (headersAsAttributes && fits && IsAttributeName(name) && headers[name].Length > 0)
             {
                 attributes[name] = new MessageAttributeValue { DataType = "String", StringValue = headers[name] };
                 size += AttributeSize(name, headers[name]);
@@ -111,7 +115,7 @@ internal static class SqsWire
             size += AttributeSize(PackedHeaders, json);
         }
 
-        return new Encoded(body, attributes, size);
+        return new Encoded(body, attributes, size, headers.GetValueOrDefault(MessageHeaders.MessageType));
     }
 
     /// <summary>The headers of a received message: its attributes, unpacked, without the transport's own.</summary>

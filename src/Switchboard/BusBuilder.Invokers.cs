@@ -10,6 +10,7 @@ public sealed partial class BusBuilder
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above: the reflection-based registrations warned where they were made.")]
     internal List<HandlerInvoker> CreateInvokers(IServiceProvider? services)
     {
+        OwnedHandlers.Clear();
         List<HandlerInvoker> invokers = [];
         Dictionary<Type, object>? compiledInstances = null;
         foreach (Registration registration in _registrations)
@@ -20,12 +21,17 @@ public sealed partial class BusBuilder
                     invokers.Add(d.Invoker);
                     break;
                 case ClassRegistration c:
-                    invokers.AddRange(CreateClassInvokers(c, services));
+                    invokers.AddRange(CreateClassInvokers(c, services, OwnedHandlers));
                     break;
                 case CompiledRegistration g:
                     invokers.Add(g.Create(services, compiledInstances ??= []));
                     break;
             }
+        }
+
+        if (compiledInstances is not null)
+        {
+            OwnedHandlers.AddRange(compiledInstances.Values);
         }
 
         ValidateRequestHandlers(invokers);
@@ -76,7 +82,7 @@ public sealed partial class BusBuilder
 
     [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
     [RequiresDynamicCode(Aot.ReflectionRegistration)]
-    private static IEnumerable<HandlerInvoker> CreateClassInvokers(ClassRegistration registration, IServiceProvider? services)
+    private static List<HandlerInvoker> CreateClassInvokers(ClassRegistration registration, IServiceProvider? services, List<object> owned)
     {
         Type handlerType = registration.HandlerType;
         object activator;
@@ -98,18 +104,29 @@ public sealed partial class BusBuilder
             }
 
             object instance = Activator.CreateInstance(handlerType)!;
+            owned.Add(instance);
             activator = Activator.CreateInstance(typeof(SingletonActivator<>).MakeGenericType(handlerType), instance)!;
         }
 
+        List<HandlerInvoker> invokers = [];
         foreach (Type handlerInterface in HandlerInterfaces(handlerType))
         {
             Type[] args = handlerInterface.GetGenericArguments();
             Type invokerType = args.Length == 1
                 ? typeof(ClassInvoker<,>).MakeGenericType(handlerType, args[0])
                 : typeof(ClassResultInvoker<,,>).MakeGenericType(handlerType, args[0], args[1]);
-            yield return (HandlerInvoker)Activator.CreateInstance(invokerType, activator)!;
+            invokers.Add((HandlerInvoker)Activator.CreateInstance(invokerType, activator)!);
         }
+
+        return invokers;
     }
+
+    /// <summary>
+    /// Handler instances a standalone bus created itself (one per class, from its parameterless or generated constructor),
+    /// filled by <see cref="CreateInvokers"/>: the bus disposes them when it stops. Instances given to
+    /// <c>AddHandler(instance)</c> stay the caller's, and the container's are the container's.
+    /// </summary>
+    internal List<object> OwnedHandlers { get; } = [];
 
     [RequiresUnreferencedCode(Aot.ReflectionRegistration)]
     [RequiresDynamicCode(Aot.ReflectionRegistration)]

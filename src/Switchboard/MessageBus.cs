@@ -70,7 +70,10 @@ public static class MessageBus
             loggerFactory,
             time,
             services?.GetService<IServiceScopeFactory>(),
-            builder.CreatePartitionKeys());
+            builder.CreatePartitionKeys())
+        {
+            OwnedHandlers = [.. builder.OwnedHandlers],
+        };
         SwitchboardBus bus = new(runtime, parent: null, builder.Options.Name);
         if (builder.OutboxStore is { } store)
         {

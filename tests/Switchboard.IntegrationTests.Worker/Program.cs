@@ -21,6 +21,8 @@ using Switchboard.Redis;
 //       consumes "worker.account-changed" messages (keyed by account) in the group; prints "handled <id>" after each, except
 //       that a message whose id starts with "hang" prints "handling <id>" and hangs: the Kafka fault tests kill this process
 //       with records of several keys completed out of order around the hung one.
+//   kafka-load <bootstrap servers> <topic prefix> <destination> <group>
+//       the poison-message and graceful-shutdown consumer (KafkaLoad.cs): stops gracefully on SIGTERM.
 //   <redis connection string> <stream prefix> <destination> <group>   (no mode: the Redis killed-consumer test)
 //       consumes "worker.order-placed" messages in the group; each handler prints "handling <id>" and then hangs, so that
 //       the test can kill this process while the message is in flight, unacknowledged.
@@ -32,6 +34,7 @@ return args switch
     ["sqs-consume", string url, string prefix, string destination, string group] => await SqsConsumeThenHangAsync(url, prefix, destination, group),
     ["sqs-serve", string url, string prefix, string redis, string keyPrefix] => await SqsServeAsync(url, prefix, redis, keyPrefix),
     ["kafka", string bootstrap, string prefix, string destination, string group] => await ConsumeKafkaAsync(bootstrap, prefix, destination, group),
+    ["kafka-load", string bootstrap, string prefix, string destination, string group] => await KafkaLoad.RunAsync(bootstrap, prefix, destination, group),
     [string redis, string prefix, string destination, string group] when !redis.StartsWith("outbox-", StringComparison.Ordinal)
         => await ConsumeThenHangAsync(redis, prefix, destination, group),
     _ => Usage(),

@@ -9,8 +9,11 @@ using System.Text;
 // creates the topic through the mock's own API and deletes the file. A file `<name>.errors` holding
 // `<api key> <error code> <count>` makes the next <count> requests of that API fail with that error (a fault a test needs,
 // e.g. a commit refused because the group is rebalancing). Usage:
-//   Switchboard.KafkaMockBroker [--brokers N] [--initial-rebalance-delay-ms N] [--bootstrap-file PATH] [--control-dir DIR]
+// With --port N (one broker only) the broker is reached at 127.0.0.1:N, a port the caller chose (see LoopbackPort): a test
+// can kill this process and start another on the same address, as a broker restart looks to a client (its data is gone).
+//   Switchboard.KafkaMockBroker [--brokers N] [--initial-rebalance-delay-ms N] [--bootstrap-file PATH] [--control-dir DIR] [--port N]
 int brokers = 1;
+int port = 0;
 int rebalanceDelayMs = 100;
 string? bootstrapFile = null;
 string? controlDir = null;
@@ -26,6 +29,9 @@ for (int i = 0; i < args.Length; i++)
             break;
         case "--control-dir":
             controlDir = args[++i];
+            break;
+        case "--port":
+            port = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture);
             break;
         case "--bootstrap-file":
             bootstrapFile = args[++i];
@@ -56,6 +62,20 @@ if (cluster == IntPtr.Zero)
 }
 
 string bootstrap = Marshal.PtrToStringAnsi(Native.rd_kafka_mock_cluster_bootstraps(cluster))!;
+using LoopbackPort? fixedPort = port == 0 ? null : new LoopbackPort(port, int.Parse(bootstrap[(bootstrap.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+if (fixedPort is not null)
+{
+    if (brokers != 1)
+    {
+        Console.Error.WriteLine("--port needs a single broker");
+        return 2;
+    }
+
+    fixedPort.Start();
+    Native.rd_kafka_mock_broker_set_host_port(cluster, 1, "127.0.0.1", port);
+    bootstrap = "127.0.0.1:" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
 // A new consumer group waits this long for more members before its first assignment (Kafka's
 // group.initial.rebalance.delay.ms; the mock's default is 3 s): short, so that tests start quickly.
 Native.rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, rebalanceDelayMs);
@@ -170,6 +190,9 @@ internal static partial class Native
 
     [DllImport(Library, CharSet = CharSet.Ansi, BestFitMapping = false)]
     internal static extern int rd_kafka_mock_topic_create(IntPtr cluster, string topic, int partitions, int replicationFactor);
+
+    [DllImport(Library, CharSet = CharSet.Ansi, BestFitMapping = false)]
+    internal static extern void rd_kafka_mock_broker_set_host_port(IntPtr cluster, int brokerId, string host, int port);
 
     [DllImport(Library)]
     internal static extern void rd_kafka_mock_group_initial_rebalance_delay_ms(IntPtr cluster, int delayMs);

@@ -45,6 +45,9 @@ internal sealed class BusRuntime
 
     public BusOptions Options { get; }
 
+    /// <summary>Handler instances the bus created itself; disposed when the root bus stops (see <c>BusBuilder.OwnedHandlers</c>).</summary>
+    public IReadOnlyList<object> OwnedHandlers { get; init; } = [];
+
     public Router Router { get; }
 
     public MessageTypeRegistry Types { get; }

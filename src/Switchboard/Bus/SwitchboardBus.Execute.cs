@@ -98,9 +98,10 @@ internal sealed partial class SwitchboardBus
         TimeSpan ttl,
         Type resultType,
         string operation,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? messageId = null)
     {
-        MessageMetadata metadata = new(MessageIds.New(), correlationId, null, headers, 1, null);
+        MessageMetadata metadata = new(messageId ?? MessageIds.New(), correlationId, null, headers, 1, null);
         await SendToTransportAsync(message, destination, metadata, replyTo: correlationId, ttl, cancellationToken).ConfigureAwait(false);
 
         StoredResponse response;

@@ -146,7 +146,8 @@ internal sealed partial class SwitchboardBus
                 _runtime.Options.ResponseTtl,
                 typeof(TResult),
                 "RequestAsync",
-                cancellationToken).ConfigureAwait(false);
+                cancellationToken,
+                metadata.MessageId).ConfigureAwait(false);
             return (TResult)remote!;
         }
 
@@ -200,7 +201,8 @@ internal sealed partial class SwitchboardBus
                 _runtime.Options.ResponseTtl,
                 route.CommandHandler?.ResultType ?? BusBuilder.RequestResultType(route.MessageType) ?? typeof(System.Text.Json.JsonElement),
                 "SendBatchAsync",
-                cancellationToken);
+                cancellationToken,
+                metadata.MessageId);
 
     internal ValueTask SendCoreAsync(object command, in MessageMetadata metadata, bool hasMetadata, CancellationToken cancellationToken)
     {

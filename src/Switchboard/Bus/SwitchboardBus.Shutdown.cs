@@ -107,6 +107,8 @@ internal sealed partial class SwitchboardBus
             {
                 await _runtime.Transport.DisposeAsync().ConfigureAwait(false);
             }
+
+            await DisposeOwnedHandlersAsync().ConfigureAwait(false);
         }
         else
         {
@@ -133,6 +135,25 @@ internal sealed partial class SwitchboardBus
             BackgroundAbandoned = background,
             Elapsed = elapsed,
         };
+    }
+
+    /// <summary>Disposes the handler instances the bus created itself, last of all: no handler runs after this.</summary>
+    private async ValueTask DisposeOwnedHandlersAsync()
+    {
+        if (_runtime.OwnedHandlers.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await HandlerDisposal.DisposeAllAsync([.. _runtime.OwnedHandlers]).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Every instance was tried; a failing Dispose is reported, not thrown from the bus's own disposal.
+            Log.HandlerDisposeFailed(_runtime.Logger, Name, ex);
+        }
     }
 
     private void RemoveAllSubscriptions()

@@ -93,8 +93,10 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
 
     void IMessageDispatcher.EnsureCommandHandler(Type commandType)
     {
+        // With outgoing middleware, the pipeline may answer, record or drop the command (a TestBus does), so the check is
+        // left to its end, as for a command sent directly.
         MessageRoute route = _runtime.Router.GetRoute(commandType);
-        if (route.CommandHandler is null && route.Destination is null)
+        if (route.CommandHandler is null && route.Destination is null && route.Outgoing is null)
         {
             throw route.CommandHandlerError("SendAsync");
         }

@@ -167,7 +167,8 @@ public sealed class MessageContext
 
     /// <summary>
     /// Sends a command to its one handler once the current handler has returned successfully. If the handler throws, the
-    /// command is discarded. A missing handler is reported now, not after the handler returns.
+    /// command is discarded. A missing handler is reported now, not after the handler returns (unless outgoing middleware
+    /// applies to the command: it may answer, record or drop it, so the check happens where the pipeline routes it).
     /// </summary>
     /// <typeparam name="TCommand">The command type.</typeparam>
     /// <param name="command">The command.</param>

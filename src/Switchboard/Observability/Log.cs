@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Bus {Bus} shut down in {ElapsedMs} ms")]
     public static partial void ShutdownCompleted(ILogger logger, string bus, long elapsedMs);
 
+    [LoggerMessage(11, LogLevel.Warning, "Bus {Bus} stopped, but disposing a handler instance it created failed")]
+    public static partial void HandlerDisposeFailed(ILogger logger, string bus, Exception exception);
+
     [LoggerMessage(4, LogLevel.Warning, "Bus {Bus} shutdown timed out after {TimeoutMs} ms with {InFlight} handler(s) in flight and {Queued} background publish(es) unfinished")]
     public static partial void ShutdownTimedOut(ILogger logger, string bus, long timeoutMs, long inFlight, long queued);
 

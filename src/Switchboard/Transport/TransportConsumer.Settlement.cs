@@ -9,6 +9,25 @@ internal sealed partial class TransportConsumer
     internal const int AcknowledgementTries = 3;
 
     /// <summary>
+    /// How many acknowledgements one worker may have on their way to the broker while it handles its next messages; at
+    /// that many it waits for the first to end. Brokers that batch acknowledgements (SQS's <c>DeleteMessageBatch</c>)
+    /// fill their batches from them instead of holding every worker for a round trip per message.
+    /// </summary>
+    internal const int AcknowledgementsInFlightPerWorker = 16;
+
+    /// <summary>Adds an acknowledgement still in flight to the worker's list; waits for one to end when the list is full.</summary>
+    private static async Task TrackAcknowledgementAsync(List<Task> acknowledging, Task acknowledgement)
+    {
+        acknowledging.RemoveAll(static t => t.IsCompleted);
+        acknowledging.Add(acknowledgement);
+        if (acknowledging.Count >= AcknowledgementsInFlightPerWorker)
+        {
+            await Task.WhenAny(acknowledging).ConfigureAwait(false);
+            acknowledging.RemoveAll(static t => t.IsCompleted);
+        }
+    }
+
+    /// <summary>
     /// Acknowledges a message whose handlers succeeded. When the broker does not take the acknowledgement (the connection
     /// broke), it is tried again a few times with the outage back-off; after that the message is left unacknowledged, to be
     /// delivered again (the inbox makes that delivery a no-op). Never counted as a handler failure, never spends an attempt.

@@ -40,7 +40,9 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
     /// <summary>
     /// Starts one receive loop and <see cref="BusOptions.ConsumerConcurrency"/> workers. The loop hands each message to a
     /// worker chosen by its partition key, so that messages with the same key are handled one at a time, in the order
-    /// received; messages without a key are spread over the workers.
+    /// received; messages without a key are spread over the workers. A worker does not wait for an acknowledgement to
+    /// reach the broker before it takes its next message (up to <see cref="AcknowledgementsInFlightPerWorker"/> on their
+    /// way); it waits for them before it stops.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -150,11 +152,17 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
 
     private async Task WorkAsync(ChannelReader<ReceivedMessage> lane)
     {
+        // The acknowledgements of this worker still on their way to the broker: it handles its next message meanwhile.
+        List<Task> acknowledging = [];
         await foreach (ReceivedMessage received in lane.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
         {
             try
             {
-                await ProcessAsync(received).ConfigureAwait(false);
+                Task? acknowledgement = await ProcessAsync(received).ConfigureAwait(false);
+                if (acknowledgement is not null)
+                {
+                    await TrackAcknowledgementAsync(acknowledging, acknowledgement).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {
@@ -162,9 +170,16 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
                 Log.ConsumerFaulted(_runtime.Logger, _options.ConsumerName, _options.Destination, 0, ex);
             }
         }
+
+        // Stopping: the worker ends when its acknowledgements have (the shutdown's abort cuts their retries short).
+        await Task.WhenAll(acknowledging).ConfigureAwait(false);
     }
 
-    private async Task ProcessAsync(ReceivedMessage received)
+    /// <summary>
+    /// Handles one message and settles it. Returns the acknowledgement when it is still on its way to the broker (the
+    /// caller tracks it and goes on), or null when the message is settled.
+    /// </summary>
+    private async Task<Task?> ProcessAsync(ReceivedMessage received)
     {
         CancellationToken aborting = _abortHandlers.Token;
         TransportMessage message = received.Message;
@@ -179,7 +194,7 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
             // A sender that waits hears why now, instead of at its timeout.
             RecordError(failure!);
             await DeadLetterAsync(received, new DeadLetterReason(failure!, null, null, received.DeliveryCount), message.GetHeader(MessageHeaders.ReplyTo), aborting).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         using Activity? activity = StartReceiveActivity(received);
@@ -191,7 +206,7 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
         catch (OperationCanceledException) when (aborting.IsCancellationRequested)
         {
             // Shutdown ran out of time: leave the message unsettled so that the broker delivers it again.
-            return;
+            return null;
         }
         catch (Exception ex)
         {
@@ -199,12 +214,12 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
             activity?.SetStatus(ActivityStatusCode.Error, cause.Message);
             RecordError($"{cause.GetType().Name}: {cause.Message}");
             await RetryOrDeadLetterAsync(received, decoded.ReplyTo, cause, aborting).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         if (ReferenceEquals(result, Unsettled))
         {
-            return; // stopping while the inbox's database is down: delivered again later
+            return null; // stopping while the inbox's database is down: delivered again later
         }
 
         // A duplicate (the inbox saw this id committed before) is acknowledged without a second effect, keeping the first answer.
@@ -213,8 +228,10 @@ internal sealed partial class TransportConsumer : IAsyncDisposable
             await StoreResponseAsync(decoded.ReplyTo, _bus.CreateResponse(result), decoded.ResponseTtl).ConfigureAwait(false);
         }
 
-        // From here on the handlers have succeeded: whatever the acknowledgement does, it is not a handler failure.
-        await AcknowledgeAsync(received, aborting).ConfigureAwait(false);
+        // From here on the handlers have succeeded: whatever the acknowledgement does, it is not a handler failure. It is
+        // a round trip to the broker, not handler work: the worker need not wait for it before its next message.
+        Task acknowledgement = AcknowledgeAsync(received, aborting);
+        return acknowledgement.IsCompleted ? null : acknowledgement;
     }
 
     private static readonly object Unsettled = new();

@@ -40,10 +40,11 @@ public sealed class SqsChildProcess : IAsyncDisposable
     /// <summary>Starts the emulator scripts/servers.sh installed (.servers/sqs) on a free loopback port, and waits until it answers.</summary>
     public static async Task<(SqsChildProcess Process, Uri Url)> EmulatorAsync(int? port = null)
     {
-        string cli = Path.Combine(RepositoryRoot(), ".servers", "npm", "node_modules", "fauxqs", "dist", "cli.js");
-        Assert.True(File.Exists(cli), $"the SQS emulator is installed into .servers/npm by `scripts/servers.sh start sqs`: {cli}");
+        string app = Path.Combine(RepositoryRoot(), ".servers", "npm", "node_modules", "fauxqs", "dist", "app.js");
+        Assert.True(File.Exists(app), $"the SQS emulator is installed into .servers/npm by `scripts/servers.sh start sqs`: {app}");
         int chosen = port ?? FreePort();
-        ProcessStartInfo start = new("node") { ArgumentList = { cli } };
+        // Through the launcher scripts/servers.sh uses: fauxqs 1.x alone would listen on 0.0.0.0.
+        ProcessStartInfo start = new("node") { ArgumentList = { Path.Combine(RepositoryRoot(), "scripts", "fauxqs-loopback.mjs"), app } };
         start.Environment["FAUXQS_PORT"] = chosen.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["FAUXQS_HOST"] = "127.0.0.1";
         start.Environment["FAUXQS_LOGGER"] = "false";

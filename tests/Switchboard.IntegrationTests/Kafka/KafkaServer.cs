@@ -18,9 +18,9 @@ public static class KafkaServer
     public static string NewPrefix() => "sbtest-" + Guid.NewGuid().ToString("N")[..12] + ".";
 
     /// <summary>Options with short timings, so that rebalances and redeliveries take a second or two, not a minute.</summary>
-    public static KafkaTransportOptions Options(string prefix) => new()
+    public static KafkaTransportOptions Options(string prefix, string? bootstrapServers = null) => new()
     {
-        BootstrapServers = BootstrapServers,
+        BootstrapServers = bootstrapServers ?? BootstrapServers,
         TopicPrefix = prefix,
         Linger = TimeSpan.FromMilliseconds(1),
         SessionTimeout = TimeSpan.FromSeconds(2),

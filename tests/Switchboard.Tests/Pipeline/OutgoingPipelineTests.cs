@@ -89,6 +89,30 @@ public sealed class OutgoingPipelineTests
     }
 
     [Fact]
+    public async Task A_request_over_the_transport_carries_the_message_id_the_outgoing_middleware_saw()
+    {
+        string? sent = null;
+        string? received = null;
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .UseOutgoing((context, next) =>
+            {
+                sent = context.MessageId;
+                return next(context);
+            })
+            .RouteToTransport<PlCount>("pl-count")
+            .Handle<PlCount, int>((c, context, ct) =>
+            {
+                received = context.MessageId;
+                return ValueTask.FromResult(c.N + 1);
+            }));
+
+        Assert.Equal(3, await bus.RequestAsync(new PlCount(2)));
+
+        Assert.NotNull(sent);
+        Assert.Equal(sent, received);
+    }
+
+    [Fact]
     public async Task Outgoing_middleware_that_does_not_call_next_keeps_the_message_from_going_anywhere()
     {
         int handled = 0;

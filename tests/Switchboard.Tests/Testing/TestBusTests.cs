@@ -81,6 +81,17 @@ public sealed class TestBusTests
     }
 
     [Fact]
+    public async Task A_command_a_handler_cascades_to_another_service_is_recorded_not_refused()
+    {
+        await using TestBus test = TestBus.Create(b => b.Handle<TbOrderCreated>(async (e, context, ct) =>
+            await context.SendAsync(new TbChargeCard(e.OrderId, 42), ct)));
+
+        await test.Bus.PublishAsync(new TbOrderCreated("ord-8"));
+
+        Assert.Equal(42, test.AssertSent<TbChargeCard>(c => c.OrderId == "ord-8").Cents);
+    }
+
+    [Fact]
     public async Task A_configured_failure_reaches_the_caller_as_a_broken_downstream_would()
     {
         await using TestBus test = TestBus.Create();

@@ -103,6 +103,37 @@ public sealed class SettlementFailureTests
         Assert.Equal(["pings", "worker"], transport.Receivers.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_worker_handles_its_next_message_while_an_acknowledgement_is_on_its_way_and_stops_only_after_it_arrived()
+    {
+        TaskCompletionSource gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using FaultyTransport transport = new(new InMemoryTransport()) { AckGate = gate };
+        int handled = 0;
+        await using IMessageBus bus = MessageBus.Create(b => b
+            .Configure(o => o.ConsumerConcurrency = 1)
+            .UseTransport(transport)
+            .RouteToTransport<SfPing>("pings")
+            .Handle<SfPing>(_ => Interlocked.Increment(ref handled)));
+
+        // One worker, its first acknowledgement held by the broker: it handles the second message meanwhile.
+        await bus.PublishAsync(new SfPing("p-1"));
+        await bus.PublishAsync(new SfPing("p-2"));
+        await Eventually.TrueAsync(() => Volatile.Read(ref handled) == 2, Patience, () => $"handled {Volatile.Read(ref handled)}, {Stats(bus)}");
+        Assert.Equal(0, Stats(bus).Acknowledged);
+
+        // Stopping waits for the acknowledgements on their way: the receiver is disposed only after both arrived.
+        Task<ShutdownReport> shutdown = bus.ShutdownAsync(Patience).AsTask();
+        await transport.ReceiveStopped.Task.WaitAsync(Patience);
+        // Room for a stop that did not wait to finish first (then this test fails below); the release comes after it anyway.
+        await Task.WhenAny(shutdown, Task.Delay(TimeSpan.FromMilliseconds(500)));
+        Assert.False(shutdown.IsCompleted, "the bus stopped while acknowledgements were on their way");
+        gate.SetResult();
+        await shutdown.WaitAsync(Patience);
+
+        Assert.Equal(2, Stats(bus).Acknowledged);
+        Assert.Equal(["acked", "acked", "disposed"], transport.Events);
+    }
+
     public sealed record SfUnrouted(string Id);
 
     /// <summary>A transport whose receivers' settlements fail on demand.</summary>
@@ -115,6 +146,15 @@ public sealed class SettlementFailureTests
         public int AckFailures { get; init; }
 
         public bool FailRetries { get; init; }
+
+        /// <summary>When set, acknowledgements reach the broker only once it completes.</summary>
+        public TaskCompletionSource? AckGate { get; init; }
+
+        /// <summary>Completes when a receive was cancelled (the consumer is stopping).</summary>
+        public TaskCompletionSource ReceiveStopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Acknowledgements that arrived and receivers disposed, in order.</summary>
+        public ConcurrentQueue<string> Events { get; } = new();
 
         public ConcurrentQueue<string> Receivers { get; } = new();
 
@@ -137,9 +177,23 @@ public sealed class SettlementFailureTests
         private sealed class Receiver(FaultyTransport transport, ITransportReceiver inner) : ITransportReceiver
         {
             public async ValueTask<ReceivedMessage> ReceiveAsync(CancellationToken cancellationToken)
-                => new Received(transport, await inner.ReceiveAsync(cancellationToken));
+            {
+                try
+                {
+                    return new Received(transport, await inner.ReceiveAsync(cancellationToken));
+                }
+                catch (OperationCanceledException)
+                {
+                    transport.ReceiveStopped.TrySetResult();
+                    throw;
+                }
+            }
 
-            public ValueTask DisposeAsync() => inner.DisposeAsync();
+            public ValueTask DisposeAsync()
+            {
+                transport.Events.Enqueue("disposed");
+                return inner.DisposeAsync();
+            }
         }
 
         private sealed class Received(FaultyTransport transport, ReceivedMessage inner) : ReceivedMessage(inner.Message, inner.DeliveryCount)
@@ -147,7 +201,14 @@ public sealed class SettlementFailureTests
             public override ValueTask AckAsync(CancellationToken cancellationToken)
                 => Interlocked.Increment(ref transport.AckCalls) <= transport.AckFailures
                     ? throw new IOException("connection reset by peer")
-                    : inner.AckAsync(cancellationToken);
+                    : transport.AckGate is { } gate ? AckLaterAsync(gate, cancellationToken) : inner.AckAsync(cancellationToken);
+
+            private async ValueTask AckLaterAsync(TaskCompletionSource gate, CancellationToken cancellationToken)
+            {
+                await gate.Task.WaitAsync(cancellationToken);
+                await inner.AckAsync(cancellationToken);
+                transport.Events.Enqueue("acked");
+            }
 
             public override ValueTask RetryAsync(TimeSpan delay, CancellationToken cancellationToken)
             {
