@@ -13,6 +13,8 @@ public sealed class AsyncAndGeneratedAllocationTests
     private static readonly Ping Ping = new(3);
     private static readonly DoWork DoWork = new(4);
     private static readonly Query Query = new(5);
+    private static readonly ClassBroadcast ClassBroadcast = new(6);
+    private static readonly ClassLaterBroadcast ClassLaterBroadcast = new(7);
 
     [Fact]
     public async Task Publish_ToGeneratedClassHandler_AllocatesNothing()
@@ -44,6 +46,40 @@ public sealed class AsyncAndGeneratedAllocationTests
         long bytes = AllocationMeter.Measure(() => bus.SendAsync(ClassQuery));
 
         Assert.True(bytes == 0, AllocationMeter.Describe("SendAsync to a generated class handler", bytes));
+    }
+
+    [Fact]
+    public async Task Publish_ToThreeGeneratedClassHandlersRunFused_AllocatesNothing()
+    {
+        await using IMessageBus bus = MessageBus.Create(b => b.AddGeneratedHandlers());
+        long before = ClassCounter.Value;
+
+        long bytes = AllocationMeter.Measure(() => bus.PublishAsync(ClassBroadcast));
+
+        Assert.True(bytes == 0, AllocationMeter.Describe("PublishAsync to three generated class handlers", bytes));
+        Assert.True(ClassCounter.Value - before >= 3 * (AllocationMeter.WarmUp + AllocationMeter.Iterations));
+    }
+
+    [Fact]
+    public async Task Publish_ToFusedGeneratedHandlersTheMiddleCompletingLater_AllocatesNothingOfTheBussOwn()
+    {
+        // The fused run's own continuation (after the middle handler) and the bus's both have pooled boxes.
+        LaterSource later = new();
+        ClassLater.Next = later.Next;
+        try
+        {
+            await using IMessageBus bus = MessageBus.Create(b => b.AddGeneratedHandlers());
+            long before = ClassCounter.Value;
+
+            long bytes = MeasureCompletedLater(later, () => bus.PublishAsync(ClassLaterBroadcast));
+
+            Assert.True(bytes == 0, AllocationMeter.Describe("PublishAsync to fused generated handlers, the middle one completing later", bytes));
+            Assert.Equal(2 * (AllocationMeter.WarmUp + AllocationMeter.Iterations), ClassCounter.Value - before);
+        }
+        finally
+        {
+            ClassLater.Next = null;
+        }
     }
 
     [Fact]

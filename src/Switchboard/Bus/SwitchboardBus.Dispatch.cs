@@ -29,7 +29,7 @@ internal sealed partial class SwitchboardBus
             ValueTask pending = handlers[i].InvokeAsync(message, null, cancellationToken);
             if (!pending.IsCompletedSuccessfully)
             {
-                return ContinueWithoutContextAsync(route, [], message, route.FastStarts[i], pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
+                return ContinueWithoutContextAsync(route, [], message, route.FastStarts[i], route.FastLast(i), pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
         }
 
@@ -39,6 +39,8 @@ internal sealed partial class SwitchboardBus
     /// <summary>
     /// Finishes a context-free dispatch once handler <paramref name="index"/> did not complete synchronously: awaits it,
     /// then runs the rest (the route's handlers, then <paramref name="subscribers"/>), isolating and recording errors.
+    /// <paramref name="pending"/> may stand for a fused run of handlers <paramref name="index"/> to <paramref name="last"/>
+    /// (see <see cref="MessageRoute.FastHandlers"/>): when it succeeds, the handlers after <paramref name="last"/> run next.
     /// Deliberately small, because its state machine is what an asynchronous handler costs in allocation.
     /// <para>
     /// <c>counted</c>: whether every handler was counted as invoked up front (a fast-path publish); then only the handlers
@@ -51,6 +53,7 @@ internal sealed partial class SwitchboardBus
         HandlerInvoker[] subscribers,
         object message,
         int index,
+        int last,
         ValueTask pending,
         HandlerErrorMode mode,
         bool counted,
@@ -68,6 +71,7 @@ internal sealed partial class SwitchboardBus
                 try
                 {
                     await pending.ConfigureAwait(false);
+                    index = last;
                 }
                 catch (FusedHandlerException fused)
                 {
@@ -110,6 +114,7 @@ internal sealed partial class SwitchboardBus
                 }
 
                 pending = next!.InvokeAsync(message, null, cancellationToken);
+                last = index;
             }
 
             finished = true;
@@ -163,7 +168,7 @@ internal sealed partial class SwitchboardBus
             if (!pending.IsCompletedSuccessfully)
             {
                 Counters.Local.HandlersInvoked += invoked;
-                return ContinueWithoutContextAsync(route, extra, message, i, pending, mode, counted: false, cancellationToken);
+                return ContinueWithoutContextAsync(route, extra, message, i, i, pending, mode, counted: false, cancellationToken);
             }
 
             invoked++;

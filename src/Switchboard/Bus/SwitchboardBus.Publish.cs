@@ -42,7 +42,7 @@ internal sealed partial class SwitchboardBus
                     return default;
                 }
 
-                return ContinueWithoutContextAsync(route, [], @event, 0, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
+                return ContinueWithoutContextAsync(route, [], @event, 0, route.Handlers.Length - 1, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
 
             if (route?.PipelineHandler is { } pipeline && !Observed)

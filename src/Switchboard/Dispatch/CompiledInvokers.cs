@@ -24,9 +24,8 @@ internal sealed class CompiledActivator<THandler>(THandler? instance, Func<IServ
 }
 
 /// <summary>
-/// A class handler registered by generated code. It needs a context only when the generator saw the handler read its
-/// <see cref="MessageContext"/> parameter, or when the handler comes from a DI scope; otherwise it runs on the publish, send
-/// and request fast paths like a delegate handler, and the context argument is <see langword="null"/> (never read).
+/// A class handler registered by generated code whose instance comes from the message's DI scope. On a standalone bus the
+/// one instance is bound once instead (<see cref="CompiledInstanceInvoker{T}"/>).
 /// </summary>
 internal sealed class CompiledInvoker<THandler, T>(CompiledActivator<THandler> activator, bool needsContext)
     : HandlerInvoker(typeof(T), typeof(THandler).Name, needsContext)
@@ -37,7 +36,7 @@ internal sealed class CompiledInvoker<THandler, T>(CompiledActivator<THandler> a
     {
         try
         {
-            THandler handler = activator.Instance ?? activator.Resolve(context);
+            THandler handler = activator.Resolve(context);
             return handler.HandleAsync(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)
@@ -47,7 +46,7 @@ internal sealed class CompiledInvoker<THandler, T>(CompiledActivator<THandler> a
     }
 }
 
-/// <summary>A class handler with a result registered by generated code; see <see cref="CompiledInvoker{THandler, T}"/>.</summary>
+/// <summary>A class handler with a result whose instance comes from the message's DI scope; see <see cref="CompiledInvoker{THandler, T}"/>.</summary>
 internal sealed class CompiledResultInvoker<THandler, T, TResult>(CompiledActivator<THandler> activator, bool needsContext)
     : ResultHandlerInvoker<TResult>(typeof(T), typeof(THandler).Name, needsContext)
     where THandler : class, IHandler<T, TResult>
@@ -57,7 +56,7 @@ internal sealed class CompiledResultInvoker<THandler, T, TResult>(CompiledActiva
     {
         try
         {
-            THandler handler = activator.Instance ?? activator.Resolve(context);
+            THandler handler = activator.Resolve(context);
             return handler.HandleAsync(Routed.As<T>(message), context!, cancellationToken);
         }
         catch (Exception ex)

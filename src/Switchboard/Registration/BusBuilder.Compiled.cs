@@ -32,7 +32,9 @@ public sealed partial class BusBuilder
             _registrations.Add(new CompiledRegistration((services, instances) =>
             {
                 CompiledActivator<THandler> activator = CompiledActivatorFor(create, flags, services, instances);
-                return new CompiledInvoker<THandler, TMessage>(activator, NeedsContext(activator, flags));
+                return activator.Instance is { } instance
+                    ? new CompiledInstanceInvoker<TMessage>(instance.HandleAsync, typeof(THandler).Name, NeedsContext(activator, flags))
+                    : new CompiledInvoker<THandler, TMessage>(activator, NeedsContext(activator, flags));
             }));
         }
 
@@ -56,7 +58,9 @@ public sealed partial class BusBuilder
             _registrations.Add(new CompiledRegistration((services, instances) =>
             {
                 CompiledActivator<THandler> activator = CompiledActivatorFor(create, flags, services, instances);
-                return new CompiledResultInvoker<THandler, TMessage, TResult>(activator, NeedsContext(activator, flags));
+                return activator.Instance is { } instance
+                    ? new CompiledInstanceResultInvoker<TMessage, TResult>(instance.HandleAsync, typeof(THandler).Name, NeedsContext(activator, flags))
+                    : new CompiledResultInvoker<THandler, TMessage, TResult>(activator, NeedsContext(activator, flags));
             }));
         }
 

@@ -71,6 +71,9 @@ internal sealed class MessageRoute
     /// <summary>Gets, for each of <see cref="FastHandlers"/>, the index in <see cref="Handlers"/> of its first handler.</summary>
     public int[] FastStarts { get; }
 
+    /// <summary>Returns the index in <see cref="Handlers"/> of the last handler that <see cref="FastHandlers"/>[<paramref name="fastIndex"/>] runs.</summary>
+    public int FastLast(int fastIndex) => fastIndex + 1 < FastStarts.Length ? FastStarts[fastIndex + 1] - 1 : Handlers.Length - 1;
+
     /// <summary>Gets the handlers registered for exactly this type: the candidates for a command or request.</summary>
     public HandlerInvoker[] ExactHandlers { get; }
 

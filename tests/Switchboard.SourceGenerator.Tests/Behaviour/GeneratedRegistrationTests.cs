@@ -19,6 +19,33 @@ public sealed class GeneratedRegistrationTests
     }
 
     [Fact]
+    public async Task Publish_ToThreeGeneratedHandlers_RunsThemInOrder_ThroughAHandlerThatCompletesLaterAndAFailure()
+    {
+        // On a standalone bus the three handlers run fused (one call while they complete synchronously).
+        await using IMessageBus bus = MessageBus.Create(b =>
+        {
+            b.Options.HandlerErrors = HandlerErrorMode.Throw;
+            b.AddGeneratedHandlers();
+        });
+
+        await bus.PublishAsync(new GenFanout("fan1", "ok,ok,ok"));
+        TaskCompletionSource gate = Fanout.Gate("fan2");
+        ValueTask publish = bus.PublishAsync(new GenFanout("fan2", "ok,later,throw"));
+        bool completedBeforeTheGate = publish.IsCompleted;
+        string[] beforeTheGate = Seen.For("fan2");
+        gate.SetResult();
+        AggregateException error = await Assert.ThrowsAsync<AggregateException>(async () => await publish);
+
+        Assert.Equal(["fanout1:fan1", "fanout2:fan1", "fanout3:fan1"], Seen.For("fan1"));
+        Assert.False(completedBeforeTheGate);
+        Assert.Equal(["fanout1:fan2", "fanout2:fan2"], beforeTheGate);
+        Assert.Equal(["fanout1:fan2", "fanout2:fan2", "fanout3:fan2"], Seen.For("fan2"));
+        Assert.Equal("fanout3 refused fan2", Assert.Single(error.InnerExceptions).Message);
+        BusStatistics stats = bus.GetStatistics();
+        Assert.Equal((2, 6, 1), (stats.EventsPublished, stats.HandlersInvoked, stats.HandlerErrors));
+    }
+
+    [Fact]
     public async Task Request_IsAnsweredByTheGeneratedHandler_WithItsContext()
     {
         await using IMessageBus bus = MessageBus.Create(b => b.AddGeneratedHandlers());
@@ -84,7 +111,7 @@ public sealed class GeneratedRegistrationTests
     public void MessageTypes_IsTheCompileTimeAllowList()
     {
         Assert.Equal(
-            new[] { typeof(GenAnswer), typeof(GenCascade), typeof(GenCommand), typeof(GenPing), typeof(GenQuestion) },
+            new[] { typeof(GenAnswer), typeof(GenCascade), typeof(GenCommand), typeof(GenFanout), typeof(GenPing), typeof(GenQuestion) },
             SwitchboardGeneratedHandlers.MessageTypes);
     }
 

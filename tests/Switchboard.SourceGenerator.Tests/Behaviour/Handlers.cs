@@ -15,6 +15,11 @@ public sealed record GenCommand(string Id);
 
 public sealed record GenCascade(string Id);
 
+/// <summary>An event with three handlers that never read their context: on a standalone bus they run fused.</summary>
+/// <param name="Id">The test's id.</param>
+/// <param name="Steps">What each handler does, in order, comma-separated: <c>ok</c>, <c>throw</c> or <c>later</c>.</param>
+public sealed record GenFanout(string Id, string Steps);
+
 /// <summary>What the handlers saw, per test (each test uses its own ids).</summary>
 public static class Seen
 {
@@ -88,10 +93,45 @@ public sealed class StampingCommandHandler : IHandler<GenCommand>
     }
 }
 
+/// <summary>What the <see cref="GenFanout"/> handlers do; a <c>later</c> step waits for the test to open its gate.</summary>
+public static class Fanout
+{
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource> Gates = new();
+
+    public static TaskCompletionSource Gate(string id) => Gates.GetOrAdd(id, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public static ValueTask Run(int position, GenFanout message)
+    {
+        Seen.Log.Enqueue($"fanout{position}:{message.Id}");
+        return message.Steps.Split(',')[position - 1] switch
+        {
+            "throw" => throw new InvalidOperationException($"fanout{position} refused {message.Id}"),
+            "later" => new ValueTask(Gate(message.Id).Task),
+            _ => default,
+        };
+    }
+}
+
+public sealed class FanoutFirst : IHandler<GenFanout>
+{
+    public ValueTask HandleAsync(GenFanout message, MessageContext context, CancellationToken cancellationToken) => Fanout.Run(1, message);
+}
+
+public sealed class FanoutSecond : IHandler<GenFanout>
+{
+    public ValueTask HandleAsync(GenFanout message, MessageContext context, CancellationToken cancellationToken) => Fanout.Run(2, message);
+}
+
+public sealed class FanoutThird : IHandler<GenFanout>
+{
+    public ValueTask HandleAsync(GenFanout message, MessageContext context, CancellationToken cancellationToken) => Fanout.Run(3, message);
+}
+
 /// <summary>The metadata the serializer uses for these messages (the generator hands it to the bus).</summary>
 [JsonSerializable(typeof(GenPing))]
 [JsonSerializable(typeof(GenQuestion))]
 [JsonSerializable(typeof(GenAnswer))]
 [JsonSerializable(typeof(GenCommand))]
 [JsonSerializable(typeof(GenCascade))]
+[JsonSerializable(typeof(GenFanout))]
 internal sealed partial class GenJsonContext : JsonSerializerContext;
