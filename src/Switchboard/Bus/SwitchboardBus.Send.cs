@@ -62,19 +62,19 @@ internal sealed partial class SwitchboardBus
         }
 
         // The common case: no options, running, a local handler with exactly this result type and no context, nobody
-        // listening. Comparing the handler's result type is cheaper than a type test against a shared generic type.
+        // listening. Comparing type handles (HandlerInvoker.ResultTypeHandle) is cheaper than a type test against a shared generic type.
         TypeMap<MessageRoute>? routes = Volatile.Read(ref _sendRoutes);
         if (routes is not null && options is null && !cancellationToken.IsCancellationRequested)
         {
             MessageRoute? route = routes.Find(ObjectHeader.TypeHandle(request));
-            if (route?.LocalCommandHandler is { } handler && handler.ResultType == typeof(TResult) && !Observed)
+            if (route?.LocalCommandHandler is { } handler && handler.ResultTypeHandle == RuntimeTypeHandle.ToIntPtr(typeof(TResult).TypeHandle) && !Observed)
             {
                 // Counts the request and its handler's invocation at once.
                 Counters.Local.CountRequest();
                 return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
             }
 
-            if (route?.PipelineCommandHandler is { } pipeline && pipeline.ResultType == typeof(TResult) && !Observed)
+            if (route?.PipelineCommandHandler is { } pipeline && pipeline.ResultTypeHandle == RuntimeTypeHandle.ToIntPtr(typeof(TResult).TypeHandle) && !Observed)
             {
                 StatisticsCounters.Slot slot = Counters.Local;
                 slot.CountRequest();
@@ -255,7 +255,10 @@ internal sealed partial class SwitchboardBus
     private ValueTask<TResult> InvokeWithoutContext<TResult>(MessageRoute route, ResultHandlerInvoker<TResult> handler, object request, CancellationToken cancellationToken)
     {
         ValueTask<TResult> pending = handler.InvokeTypedAsync(request, null, cancellationToken);
-        return pending.IsCompletedSuccessfully ? pending : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
+
+        // A completed result is passed on as its value: copying the invoker's struct whole right after the invoker wrote it
+        // field by field stalls on store forwarding.
+        return pending.IsCompletedSuccessfully ? new ValueTask<TResult>(pending.Result) : AwaitCountingErrorsAsync(pending, route.TypeName, cancellationToken);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // reused box: no allocation of the bus's own per asynchronous send

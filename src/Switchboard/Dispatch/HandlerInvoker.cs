@@ -14,6 +14,7 @@ internal abstract class HandlerInvoker
         Name = name;
         NeedsContext = needsContext;
         ResultType = resultType;
+        ResultTypeHandle = resultType is null ? 0 : RuntimeTypeHandle.ToIntPtr(resultType.TypeHandle);
     }
 
     /// <summary>Gets the type the handler was registered for; derived messages reach it too when published.</summary>
@@ -27,6 +28,13 @@ internal abstract class HandlerInvoker
 
     /// <summary>Gets the result type, or <see langword="null"/> for a handler without a result. A field, not a virtual property: the request fast path reads it.</summary>
     public Type? ResultType { get; }
+
+    /// <summary>
+    /// Gets <see cref="ResultType"/>'s type handle, or 0: what the request fast path compares with its <c>TResult</c>. In
+    /// shared generic code <c>typeof(TResult)</c> costs a helper call that makes the <see cref="Type"/> object; the handle is
+    /// a load from the generic dictionary.
+    /// </summary>
+    public nint ResultTypeHandle { get; }
 
     /// <summary>Gets the subscription this handler belongs to, for runtime subscriptions; it may have been disposed.</summary>
     public Subscription? Subscription { get; init; }
