@@ -37,5 +37,13 @@ internal static class Format
             : (perSecond / 1e3).ToString("0", Invariant) + " K msg/s";
     }
 
+    /// <summary>The lowest and highest of the processes' means, and how many processes: "12.1–13.4 ns (3)".</summary>
+    public static string Spread(IReadOnlyList<double> processMeans) => processMeans.Count switch
+    {
+        0 => "–",
+        1 => $"{Ns(processMeans[0])} (1)",
+        _ => $"{Ns(processMeans.Min())}–{Ns(processMeans.Max())} ({processMeans.Count.ToString(Invariant)})",
+    };
+
     public static string Percent(double share) => share.ToString("P0", Invariant);
 }

@@ -4,7 +4,7 @@ namespace Switchboard.Benchmarks.Report;
 
 /// <summary>
 /// Reads BenchmarkDotNet's JSON results and writes the markdown report and its chart.
-/// Usage: report --results DIR_OR_JSON --markdown docs/benchmarks.md --chart docs/benchmarks.png --command "..." [--cpu "..."] [--os "..."] [--smoke smoke.log]
+/// Usage: report --results DIR_OR_JSON[,...] --markdown docs/benchmarks.md --chart docs/benchmarks.png --command "..." [--cpu "..."] [--os "..."] [--smoke smoke.log]
 /// </summary>
 internal static class Program
 {
@@ -19,7 +19,7 @@ internal static class Program
 
         if (!a.TryGetValue("results", out string? results) || !a.TryGetValue("markdown", out string? markdown) || !a.TryGetValue("chart", out string? chart))
         {
-            Console.Error.WriteLine("usage: --results DIR_OR_JSON --markdown FILE.md --chart FILE.png [--command CMD] [--cpu MODEL] [--os NAME] [--load TEXT] [--commit SHA] [--smoke SMOKE.log]");
+            Console.Error.WriteLine("usage: --results DIR_OR_JSON[,DIR_OR_JSON...] --markdown FILE.md --chart FILE.png [--command CMD] [--cpu MODEL] [--os NAME] [--load TEXT] [--commit SHA] [--smoke SMOKE.log]");
             return 2;
         }
 
@@ -38,9 +38,8 @@ internal static class Program
                 : [],
         };
 
-        string[] files = Directory.Exists(results)
-            ? Directory.GetFiles(results, "*-report-brief.json").Concat(Directory.GetFiles(results, "*-report-full.json")).Order(StringComparer.Ordinal).ToArray()
-            : [results];
+        // Several result directories (comma-separated) are separate runs: each adds its processes to the spread.
+        string[] files = [.. results.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).SelectMany(ResultFiles)];
         Results run = Results.Load(files);
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(chart))!);
@@ -60,5 +59,19 @@ internal static class Program
         }
 
         return 0;
+    }
+
+    /// <summary>A directory's JSON reports (the full one of a class when both exist: it has each process's measurements), or the one file given.</summary>
+    private static IEnumerable<string> ResultFiles(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            return [path];
+        }
+
+        string[] full = Directory.GetFiles(path, "*-report-full.json");
+        IEnumerable<string> briefOnly = Directory.GetFiles(path, "*-report-brief.json")
+            .Where(b => !full.Contains(b.Replace("-report-brief.json", "-report-full.json", StringComparison.Ordinal), StringComparer.Ordinal));
+        return full.Concat(briefOnly).Order(StringComparer.Ordinal);
     }
 }

@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Switchboard.Benchmarks.Report;
 
-/// <summary>One measured benchmark: mean time and allocation per operation.</summary>
-internal sealed record Measurement(Case Case, Contender Contender, double MeanNs, double ErrorNs, double StdDevNs, long AllocatedBytes);
+/// <summary>
+/// One measured benchmark: mean time and allocation per operation, and the mean of each process that measured it
+/// (BenchmarkDotNet's launches, or separate in-process runs): the spread the page reports beside the mean.
+/// </summary>
+internal sealed record Measurement(Case Case, Contender Contender, double MeanNs, double ErrorNs, double StdDevNs, long AllocatedBytes, IReadOnlyList<double> ProcessMeansNs);
 
 /// <summary>The host BenchmarkDotNet ran on, as it reported it.</summary>
 internal sealed record Host(string Os, string Processor, int PhysicalCores, int LogicalCores, string Runtime, string Sdk, string BenchmarkDotNet, string Job);
@@ -50,8 +53,21 @@ internal sealed class Results
                 long allocated = b.TryGetProperty("Memory", out JsonElement memory) && memory.ValueKind == JsonValueKind.Object
                     ? memory.GetProperty("BytesAllocatedPerOperation").GetInt64()
                     : -1;
-                measurements.RemoveAll(m => m.Case == c && m.Contender == who);
-                measurements.Add(new Measurement(c, who, stats.GetProperty("Mean").GetDouble(), error, stats.GetProperty("StandardDeviation").GetDouble(), allocated));
+                double mean = stats.GetProperty("Mean").GetDouble();
+                double[] processes = ProcessMeans(b, mean);
+                Measurement? earlier = measurements.Find(m => m.Case == c && m.Contender == who);
+                if (earlier is null)
+                {
+                    measurements.Add(new Measurement(c, who, mean, error, stats.GetProperty("StandardDeviation").GetDouble(), allocated, processes));
+                }
+                else
+                {
+                    // The same benchmark from another run (separate in-process runs): its processes join the earlier ones;
+                    // the mean is the processes' mean, and the error bar of one run no longer applies.
+                    measurements.Remove(earlier);
+                    double[] all = [.. earlier.ProcessMeansNs, .. processes];
+                    measurements.Add(new Measurement(c, who, all.Average(), double.NaN, double.NaN, Math.Max(earlier.AllocatedBytes, allocated), all));
+                }
 
                 host ??= new Host(
                     Os: env.GetProperty("OsVersion").GetString() ?? "?",
@@ -71,6 +87,38 @@ internal sealed class Results
         }
 
         return new Results { Host = host, Measurements = measurements };
+    }
+
+    /// <summary>
+    /// The mean time per operation of each process (BenchmarkDotNet launch) in a full JSON report: its workload results
+    /// (overhead already subtracted) grouped by launch. A brief report has no measurements: then the one mean.
+    /// </summary>
+    private static double[] ProcessMeans(JsonElement benchmark, double mean)
+    {
+        if (!benchmark.TryGetProperty("Measurements", out JsonElement list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return [mean];
+        }
+
+        SortedDictionary<int, List<double>> byLaunch = [];
+        foreach (JsonElement m in list.EnumerateArray())
+        {
+            if (m.GetProperty("IterationMode").GetString() != "Workload" || m.GetProperty("IterationStage").GetString() != "Result")
+            {
+                continue;
+            }
+
+            int launch = m.GetProperty("LaunchIndex").GetInt32();
+            double perOperation = m.GetProperty("Nanoseconds").GetDouble() / m.GetProperty("Operations").GetInt64();
+            if (!byLaunch.TryGetValue(launch, out List<double>? values))
+            {
+                byLaunch[launch] = values = [];
+            }
+
+            values.Add(perOperation);
+        }
+
+        return byLaunch.Count == 0 ? [mean] : [.. byLaunch.Values.Select(v => v.Average())];
     }
 
     // "Type.Method: Short(IterationCount=5, ...)" -> "Short(IterationCount=5, ...)"

@@ -89,6 +89,9 @@ public static class Samples
     /// </summary>
     public const int ThroughputProcesses = 3;
 
+    /// <summary>Processes per benchmark in the short job (each its own code layout and tiering): the spread the report shows.</summary>
+    public const int DispatchProcesses = 3;
+
     /// <summary>Buffer size of the stream and of the raw channel it is compared with.</summary>
     public const int Capacity = 1024;
 }
