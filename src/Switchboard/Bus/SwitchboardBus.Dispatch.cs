@@ -136,6 +136,36 @@ internal sealed partial class SwitchboardBus
         }
     }
 
+    /// <summary>
+    /// <see cref="ContinueWithoutContextAsync"/> for a route with exactly one handler (nothing to go on with, nothing fused):
+    /// the same outcome (the failure recorded, thrown only in <see cref="HandlerErrorMode.Throw"/>, a caller's cancellation
+    /// passed on) with the smallest state machine, since it is what an asynchronous handler costs a publish.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AwaitOneHandlerAsync(MessageRoute route, ValueTask pending, HandlerErrorMode mode, CancellationToken cancellationToken)
+    {
+        _inFlight.Enter();
+        Exception? error = null;
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!IsCallerCancellation(ex, cancellationToken))
+        {
+            RecordHandlerError(route.Handlers[0], route.TypeName, null, ex, null);
+            error = ex;
+        }
+        finally
+        {
+            _inFlight.Exit();
+        }
+
+        if (error is not null && mode == HandlerErrorMode.Throw)
+        {
+            throw new AggregateException($"1 handler(s) of {route.MessageType.Name} failed.", error);
+        }
+    }
+
     private static HandlerInvoker HandlerAt(HandlerInvoker[] handlers, HandlerInvoker[] subscribers, int index)
         => index < handlers.Length ? handlers[index] : subscribers[index - handlers.Length];
 

@@ -42,7 +42,9 @@ internal sealed partial class SwitchboardBus
                     return default;
                 }
 
-                return ContinueWithoutContextAsync(route, [], @event, 0, route.Handlers.Length - 1, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
+                return route.Handlers.Length == 1
+                    ? AwaitOneHandlerAsync(route, pending, _runtime.Options.HandlerErrors, cancellationToken)
+                    : ContinueWithoutContextAsync(route, [], @event, 0, route.Handlers.Length - 1, pending, _runtime.Options.HandlerErrors, counted: true, cancellationToken);
             }
 
             if (route?.PipelineHandler is { } pipeline && !Observed)

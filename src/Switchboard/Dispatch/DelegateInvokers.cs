@@ -24,6 +24,23 @@ internal sealed class ActionInvoker<T>(Action<T> handler, string name) : Handler
             return ValueTask.FromException(ex);
         }
     }
+
+    /// <inheritdoc/>
+    internal override IncomingNext PipelineTerminal() => RunInPipeline;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask RunInPipeline(IncomingContext context)
+    {
+        try
+        {
+            handler(Routed.As<T>(context.Message));
+            return default;
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 }
 
 internal sealed class AsyncInvoker<T>(Func<T, CancellationToken, ValueTask> handler, string name) : HandlerInvoker(typeof(T), name, needsContext: false)
@@ -86,6 +103,23 @@ internal sealed class FuncInvoker<T, TResult>(Func<T, TResult> handler, string n
         catch (Exception ex)
         {
             return ValueTask.FromException<TResult>(ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    internal override IncomingNext PipelineTerminal() => RunInPipeline;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask RunInPipeline(IncomingContext context)
+    {
+        try
+        {
+            context.SetResult(handler(Routed.As<T>(context.Message)));
+            return default;
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
         }
     }
 }

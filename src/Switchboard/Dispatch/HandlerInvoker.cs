@@ -66,6 +66,13 @@ internal abstract class HandlerInvoker
     internal virtual ValueTask InvokeLean(IncomingContext incoming)
         => ValueTask.FromException(new InvalidOperationException($"{Name} is not wrapped in incoming middleware."));
 
+    /// <summary>
+    /// The step at the end of an incoming chain that runs this handler directly (a delegate bound to the invoker, and for a
+    /// handler with a result, one that sets <see cref="IncomingContext.Result"/>), or <see langword="null"/> to run it
+    /// through <see cref="InvokeAsync"/>. Like the invoker, it never throws.
+    /// </summary>
+    internal virtual IncomingNext? PipelineTerminal() => null;
+
     /// <summary>This handler wrapped in incoming middleware (typed here, so no generic type is made at run time).</summary>
     internal virtual HandlerInvoker WithPipeline(Func<IncomingNext, IncomingNext> build)
         => new Switchboard.Pipeline.PipelineInvoker(this, build);

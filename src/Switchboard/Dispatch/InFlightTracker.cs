@@ -11,9 +11,13 @@ internal sealed class InFlightTracker
 
     public void Enter() => Interlocked.Increment(ref _count);
 
+    /// <remarks>
+    /// Takes the lock only when someone waits: the decrement and <see cref="WhenIdle"/>'s re-read of the count after it
+    /// published its task are both full fences, so either this sees the task or the waiter sees the count at zero.
+    /// </remarks>
     public void Exit()
     {
-        if (Interlocked.Decrement(ref _count) == 0)
+        if (Interlocked.Decrement(ref _count) == 0 && Volatile.Read(ref _idle) is not null)
         {
             lock (_gate)
             {
@@ -36,8 +40,15 @@ internal sealed class InFlightTracker
                 return Task.CompletedTask;
             }
 
-            _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _idle.Task;
+            TaskCompletionSource idle = _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Interlocked.Read(ref _count) == 0)
+            {
+                // An exit reached zero after the first read and may not have seen the task yet.
+                idle.TrySetResult();
+                _idle = null;
+            }
+
+            return idle.Task;
         }
     }
 }

@@ -16,11 +16,11 @@ internal sealed class PipelineInvoker : HandlerInvoker, IPipelineHandler
         : base(inner.MessageType, inner.Name, needsContext: true)
     {
         Inner = inner;
-        _first = build(static context =>
+        _first = build(inner.PipelineTerminal() ?? (static context =>
         {
             HandlerInvoker handler = Unsafe.As<PipelineInvoker>(context.Invoker!).Inner;
             return handler.InvokeAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
-        });
+        }));
     }
 
     public HandlerInvoker Inner { get; }
@@ -68,7 +68,7 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
         : base(inner.MessageType, inner.Name, needsContext: true)
     {
         Inner = (ResultHandlerInvoker<TResult>)inner;
-        _first = build(static context =>
+        _first = build(inner.PipelineTerminal() ?? (static context =>
         {
             ResultHandlerInvoker<TResult> handler = Unsafe.As<PipelineResultInvoker<TResult>>(context.Invoker!).Inner;
             ValueTask<TResult> pending = handler.InvokeTypedAsync(context.Message, handler.NeedsContext ? context.MessageContext : null, context.CancellationToken);
@@ -79,7 +79,7 @@ internal sealed class PipelineResultInvoker<TResult> : ResultHandlerInvoker<TRes
             }
 
             return AwaitResultAsync(pending, context);
-        });
+        }));
     }
 
     public ResultHandlerInvoker<TResult> Inner { get; }
