@@ -41,6 +41,23 @@ internal sealed class CompiledInstanceInvoker<T>(Func<T, MessageContext, Cancell
             return ValueTask.FromException(ex);
         }
     }
+
+    /// <inheritdoc/>
+    internal override IncomingNext PipelineTerminal() => RunInPipeline;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask RunInPipeline(IncomingContext incoming)
+    {
+        try
+        {
+            ValueTask pending = handler(Routed.As<T>(incoming.Message), NeedsContext ? incoming.MessageContext : null!, incoming.CancellationToken);
+            return pending.IsCompletedSuccessfully ? default : pending;
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 }
 
 /// <summary>A generated class handler with a result bound to its instance; see <see cref="CompiledInstanceInvoker{T}"/>.</summary>
@@ -61,6 +78,32 @@ internal sealed class CompiledInstanceResultInvoker<T, TResult>(Func<T, MessageC
             return ValueTask.FromException<TResult>(ex);
         }
     }
+
+    /// <inheritdoc/>
+    internal override IncomingNext PipelineTerminal() => RunInPipeline;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask RunInPipeline(IncomingContext incoming)
+    {
+        try
+        {
+            ValueTask<TResult> pending = handler(Routed.As<T>(incoming.Message), NeedsContext ? incoming.MessageContext : null!, incoming.CancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                incoming.SetResult(pending.Result);
+                return default;
+            }
+
+            return SetResultWhenDoneAsync(pending, incoming);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+
+    private static async ValueTask SetResultWhenDoneAsync(ValueTask<TResult> pending, IncomingContext incoming)
+        => incoming.SetResult(await pending.ConfigureAwait(false));
 }
 
 /// <summary>
