@@ -12,21 +12,21 @@ public class DirectBenchmarks
     private readonly DirectHandlers handlers = new();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public ValueTask Publish1() => handlers.Handle(Samples.Ping);
+    public void Publish1() => Completion.Wait(handlers.Handle(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public ValueTask Publish3()
+    public void Publish3()
     {
-        handlers.HandleFirst(Samples.Broadcast);
-        handlers.HandleSecond(Samples.Broadcast);
-        return handlers.HandleThird(Samples.Broadcast);
+        Completion.Wait(handlers.HandleFirst(Samples.Broadcast));
+        Completion.Wait(handlers.HandleSecond(Samples.Broadcast));
+        Completion.Wait(handlers.HandleThird(Samples.Broadcast));
     }
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask Send() => handlers.Handle(Samples.DoWork);
+    public void Send() => Completion.Wait(handlers.Handle(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => handlers.Handle(Samples.Query);
+    public Answer Request() => Completion.Wait(handlers.Handle(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()

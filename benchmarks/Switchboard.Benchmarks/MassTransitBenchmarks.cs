@@ -36,16 +36,16 @@ public class MassTransitBenchmarks
     public void Cleanup() => services.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public Task Publish1() => mediator.Publish(Samples.Ping);
+    public void Publish1() => Completion.Wait(mediator.Publish(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public Task Publish3() => mediator.Publish(Samples.Broadcast);
+    public void Publish3() => Completion.Wait(mediator.Publish(Samples.Broadcast));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public Task Send() => mediator.Send(Samples.DoWork);
+    public void Send() => Completion.Wait(mediator.Send(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public Task<Response<Answer>> Request() => requestClient.GetResponse<Answer>(Samples.Query);
+    public Response<Answer> Request() => Completion.Wait(requestClient.GetResponse<Answer>(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()

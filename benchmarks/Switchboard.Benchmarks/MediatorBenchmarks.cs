@@ -21,16 +21,16 @@ public class MediatorInterfaceBenchmarks
     public void Cleanup() => services.Dispose();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public ValueTask Publish1() => mediator.Publish(Samples.Ping);
+    public void Publish1() => Completion.Wait(mediator.Publish(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public ValueTask Publish3() => mediator.Publish(Samples.Broadcast);
+    public void Publish3() => Completion.Wait(mediator.Publish(Samples.Broadcast));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask<Unit> Send() => mediator.Send(Samples.DoWork);
+    public Unit Send() => Completion.Wait(mediator.Send(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => mediator.Send(Samples.Query);
+    public Answer Request() => Completion.Wait(mediator.Send(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()
@@ -59,16 +59,16 @@ public class MediatorConcreteBenchmarks
     public void Cleanup() => services.Dispose();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public ValueTask Publish1() => mediator.Publish(Samples.Ping);
+    public void Publish1() => Completion.Wait(mediator.Publish(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public ValueTask Publish3() => mediator.Publish(Samples.Broadcast);
+    public void Publish3() => Completion.Wait(mediator.Publish(Samples.Broadcast));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask<Unit> Send() => mediator.Send(Samples.DoWork);
+    public Unit Send() => Completion.Wait(mediator.Send(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => mediator.Send(Samples.Query);
+    public Answer Request() => Completion.Wait(mediator.Send(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()

@@ -41,13 +41,13 @@ public class SwitchboardMiddlewareBenchmarks
     public void Cleanup() => bus.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public ValueTask Publish1() => bus.PublishAsync(Samples.Ping);
+    public void Publish1() => Completion.Wait(bus.PublishAsync(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask Send() => bus.SendAsync(Samples.DoWork);
+    public void Send() => Completion.Wait(bus.SendAsync(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => bus.RequestAsync(Samples.Query);
+    public Answer Request() => Completion.Wait(bus.RequestAsync(Samples.Query));
 
     private sealed class NoOpMiddleware : IIncomingMiddleware
     {
@@ -90,10 +90,10 @@ public class MediatorBehaviorBenchmarks
     public void Cleanup() => services.Dispose();
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask<Unit> Send() => mediator.Send(Samples.DoWork);
+    public Unit Send() => Completion.Wait(mediator.Send(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => mediator.Send(Samples.Query);
+    public Answer Request() => Completion.Wait(mediator.Send(Samples.Query));
 }
 
 public static class NoOpBehaviorCalls
@@ -147,13 +147,13 @@ public class MassTransitFilterBenchmarks
     public void Cleanup() => services.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public Task Publish1() => mediator.Publish(Samples.Ping);
+    public void Publish1() => Completion.Wait(mediator.Publish(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public Task Send() => mediator.Send(Samples.DoWork);
+    public void Send() => Completion.Wait(mediator.Send(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public Task<Response<Answer>> Request() => requestClient.GetResponse<Answer>(Samples.Query);
+    public Response<Answer> Request() => Completion.Wait(requestClient.GetResponse<Answer>(Samples.Query));
 }
 
 public static class NoOpConsumeFilterCalls

@@ -18,16 +18,16 @@ public class SwitchboardGeneratedBenchmarks
     public void Cleanup() => bus.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public ValueTask Publish1() => bus.PublishAsync(Samples.Ping);
+    public void Publish1() => Completion.Wait(bus.PublishAsync(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public ValueTask Publish3() => bus.PublishAsync(Samples.Broadcast);
+    public void Publish3() => Completion.Wait(bus.PublishAsync(Samples.Broadcast));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public ValueTask Send() => bus.SendAsync(Samples.DoWork);
+    public void Send() => Completion.Wait(bus.SendAsync(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public ValueTask<Answer> Request() => bus.RequestAsync(Samples.Query);
+    public Answer Request() => Completion.Wait(bus.RequestAsync(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()

@@ -34,16 +34,16 @@ public class WolverineBenchmarks
     }
 
     [Benchmark, BenchmarkCategory(Cases.Publish1)]
-    public Task Publish1() => bus.InvokeAsync(Samples.Ping);
+    public void Publish1() => Completion.Wait(bus.InvokeAsync(Samples.Ping));
 
     [Benchmark, BenchmarkCategory(Cases.Publish3)]
-    public Task Publish3() => bus.InvokeAsync(Samples.Broadcast);
+    public void Publish3() => Completion.Wait(bus.InvokeAsync(Samples.Broadcast));
 
     [Benchmark, BenchmarkCategory(Cases.Send)]
-    public Task Send() => bus.InvokeAsync(Samples.DoWork);
+    public void Send() => Completion.Wait(bus.InvokeAsync(Samples.DoWork));
 
     [Benchmark, BenchmarkCategory(Cases.Request)]
-    public Task<Answer> Request() => bus.InvokeAsync<Answer>(Samples.Query);
+    public Answer Request() => Completion.Wait(bus.InvokeAsync<Answer>(Samples.Query));
 
     [Benchmark(OperationsPerInvoke = Samples.AsyncBatch), BenchmarkCategory(Cases.AsyncHandler)]
     public async Task AsyncHandler()
