@@ -200,7 +200,8 @@ internal sealed partial class SqsReceiver : ITransportReceiver
                 await dlq.Sender.EnqueueAsync(new SendEntry(encoded, received.Message.MessageId, _fifo ? received.Message.PartitionKey ?? entryId : null, _fifo ? entryId : null)).ConfigureAwait(false);
             }
 
-            await _queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(false);
+            // Yielding: the delete completes on its batch's thread, and the bus's worker, which awaits this, must not go on there.
+            await _queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             deleted = true;
         }
         finally
