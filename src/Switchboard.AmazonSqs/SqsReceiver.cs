@@ -223,7 +223,8 @@ internal sealed partial class SqsReceiver : ITransportReceiver
                 WaitTimeSeconds = (int)options.WaitTime.TotalSeconds,
                 VisibilityTimeout = (int)options.VisibilityTimeout.TotalSeconds,
                 MessageAttributeNames = ["All"],
-                MessageSystemAttributeNames = ["ApproximateReceiveCount", "MessageGroupId"],
+                // Only what is read (the delivery count); every attribute asked for is parsed into each message's dictionary.
+                MessageSystemAttributeNames = _fifo ? ["ApproximateReceiveCount", "MessageGroupId"] : ["ApproximateReceiveCount"],
             }, life)).ConfigureAwait(false);
             return response.Messages ?? [];
         }

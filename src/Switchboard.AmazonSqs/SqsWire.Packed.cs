@@ -125,7 +125,8 @@ internal static partial class SqsWire
                 return;
             }
 
-            // All or nothing, as a deserialized dictionary was.
+            // All or nothing, as a deserialized dictionary was; room for all of them at once instead of growing twice.
+            headers.EnsureCapacity(headers.Count + read.Count);
             foreach (KeyValuePair<string, string> pair in read)
             {
                 headers[pair.Key] = pair.Value;

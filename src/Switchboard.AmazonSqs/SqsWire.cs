@@ -136,8 +136,8 @@ internal static partial class SqsWire
     /// <summary>The headers of a received message: its attributes, unpacked, without the transport's own.</summary>
     public static Dictionary<string, string> ReadHeaders(Message received)
     {
-        // Sized for the usual envelope (seven CloudEvents headers and a few more) so that it never grows on the way.
-        Dictionary<string, string> headers = new(16, StringComparer.Ordinal);
+        // Sized as it goes (the packed headers make room for themselves at once): no larger than the message needs.
+        Dictionary<string, string> headers = new(received.MessageAttributes?.Count ?? 0, StringComparer.Ordinal);
         if (received.MessageAttributes is { } attributes)
         {
             foreach (KeyValuePair<string, MessageAttributeValue> attribute in attributes)
