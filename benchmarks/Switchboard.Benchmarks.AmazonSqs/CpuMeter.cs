@@ -21,6 +21,36 @@ public sealed class CpuMeter
         return (self.TotalProcessorTime, EmulatorCpu());
     }
 
+    /// <summary>The voluntary and involuntary context switches of this process's threads so far (0 off Linux).</summary>
+    public static long ContextSwitches()
+    {
+        long total = 0;
+        if (!Directory.Exists("/proc/self/task"))
+        {
+            return 0;
+        }
+
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (string line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // a thread that ended meanwhile
+            }
+        }
+
+        return total;
+    }
+
     private TimeSpan EmulatorCpu()
     {
         if (_emulatorPid is not int pid)

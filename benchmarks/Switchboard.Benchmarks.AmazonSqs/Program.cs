@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Amazon.Runtime;
 using Amazon.SQS;
 using Amazon.SQS.Model;
@@ -11,7 +10,7 @@ using Switchboard.Redis;
 using Switchboard.Responses;
 
 // Usage: dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.AmazonSqs -- [sqs url] [messages] [requests] [redis host:port]
-//        [--processes N] [--docs docs/benchmarks.md]
+//        [--processes N] [--docs docs/benchmarks.md]; profiling one contender: [sqs url] [messages] 0 --child --only raw|bus
 // Measures, against one SQS endpoint (the emulator on loopback; dummy keys):
 //   1. throughput, in N fresh processes one after the other (default 3; each warms up with 2 full-size rounds of each, then runs 3 interleaved rounds of
 //      both contenders and reports their medians): a raw AWSSDK.SQS loop (producers sending SendMessageBatch of 10, one
@@ -27,6 +26,10 @@ string? docs = null;
 bool child = false;
 bool count = false;
 bool rawAttributes = false;
+bool rawPacked = false;
+bool rawInBody = false;
+string? only = null;
+bool alloc = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -36,6 +39,10 @@ for (int i = 0; i < args.Length; i++)
         case "--child": child = true; break;
         case "--count": count = true; break;
         case "--raw-attributes": rawAttributes = true; break; // with --count: the raw loop's messages carry an envelope's 7 attributes
+        case "--raw-packed": rawPacked = true; break; // with --only raw: the raw loop's messages carry one sb-headers attribute as Switchboard's do
+        case "--raw-in-body": rawInBody = true; break; // with --only raw: the same headers inside the body instead (CloudEvents' structured JSON), no attribute
+        case "--alloc": alloc = true; break; // with --only: sampled allocations by type over the measured rounds
+        case "--only": only = args[++i]; break; // with --child: run only "raw" or "bus" (for a profiler), print its rounds
         default: positional.Add(args[i]); break;
     }
 }
@@ -62,6 +69,35 @@ if (count)
     Console.WriteLine(FormattableString.Invariant($"raw {rawRound.Rate:N0}/s (CPU per message: client {rawRound.ClientUs:0} µs, emulator {rawRound.EmulatorUs:0} µs), Switchboard {busRound.Rate:N0}/s (client {busRound.ClientUs:0} µs, emulator {busRound.EmulatorUs:0} µs)"));
     Console.WriteLine(rawCalls.Report("raw", messages));
     Console.WriteLine(busCalls.Report("Switchboard (sender and consumer)", messages));
+    await DeleteQueuesAsync(client, run);
+    return 0;
+}
+
+if (child && only is not null)
+{
+    // One contender alone, e.g. under `perf record`: 2 warm-ups, then 5 rounds, each printed (no ratio claimed).
+    CpuMeter meter = new(new Uri(url).Port);
+    bool alone = only == "raw";
+    using AllocationSampler? sampler = alloc ? new AllocationSampler() : null;
+    for (int i = 0; i < 7; i++)
+    {
+        if (i == 2)
+        {
+            sampler?.Reset();
+        }
+
+        // Also what the process allocated, its collections and its threads' context switches per message (the round's setup included).
+        long allocated = GC.GetTotalAllocatedBytes(), collections = GC.CollectionCount(0), switches = CpuMeter.ContextSwitches(), items = ThreadPool.CompletedWorkItemCount;
+        Round round = alone ? await RawAsync(client, $"{run}only{i}", messages, meter, packed: rawPacked, inBody: rawInBody) : await BusAsync(url, $"{run}only{i}-", messages, meter);
+        Console.WriteLine(FormattableString.Invariant(
+            $"{(i < 2 ? "warm-up" : "round")} {only}: {round.Rate:N0}/s, CPU µs/message client {round.ClientUs:0}, emulator {round.EmulatorUs:0}; per message {(GC.GetTotalAllocatedBytes() - allocated) / (double)messages:N0} B allocated, {(CpuMeter.ContextSwitches() - switches) / (double)messages:0.00} context switches, {(ThreadPool.CompletedWorkItemCount - items) / (double)messages:0.00} thread-pool work items; {GC.CollectionCount(0) - collections} gen0 GCs"));
+    }
+
+    foreach (string line in sampler?.Top(40, 5 * messages) ?? [])
+    {
+        Console.WriteLine(line);
+    }
+
     await DeleteQueuesAsync(client, run);
     return 0;
 }
@@ -123,7 +159,7 @@ lines.ForEach(Console.WriteLine);
 Console.WriteLine($"load (1 min) before {loadBefore}, after {loadAfter}");
 if (docs is not null)
 {
-    WriteSection(docs, lines, string.Join(' ', positional.Append("--processes").Append(processes.ToString(CultureInfo.InvariantCulture))), loadBefore, loadAfter);
+    HarnessDocs.WriteSection(docs, lines, string.Join(' ', positional.Append("--processes").Append(processes.ToString(CultureInfo.InvariantCulture))), loadBefore, loadAfter);
     Console.WriteLine($"written to {docs}");
 }
 
@@ -168,38 +204,7 @@ static async Task DeleteQueuesAsync(AmazonSQSClient client, string prefix)
 
 static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
-// Replaces the sqs-harness block of docs/benchmarks.md (or adds it before "## Machine").
-static void WriteSection(string path, List<string> lines, string arguments, string loadBefore, string loadAfter)
-{
-    const string Begin = "<!-- sqs-harness:begin -->", End = "<!-- sqs-harness:end -->";
-    StringBuilder section = new();
-    section.AppendLine(Begin);
-    section.AppendLine("### Amazon SQS (emulator)");
-    section.AppendLine();
-    section.AppendLine($"Measured on {DateTime.UtcNow:yyyy-MM-dd} with `dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.AmazonSqs -- {arguments} --docs docs/benchmarks.md`");
-    section.AppendLine($"({Environment.ProcessorCount} cores shared with the emulator, load {loadBefore} before and {loadAfter} after; fauxqs from `scripts/servers.sh start sqs`).");
-    section.AppendLine("Each process warms up (2 full-size rounds of each), then runs 3 interleaved rounds of both contenders: 32 concurrent producers for both, batches of 10");
-    section.AppendLine("(Switchboard's single publishes coalesced into batches by the transport), one long-polling consumer deleting in batches.");
-    section.AppendLine("The ratio is Switchboard's rate over the raw loop's in the same process; the target counts as met only when every process meets it.");
-    section.AppendLine("CPU per message is this process's (client) and the emulator's CPU time over the timed window, divided by the messages (medians of the 3 rounds).");
-    section.AppendLine("Details: [transports/sqs.md](transports/sqs.md#performance).");
-    section.AppendLine();
-    foreach (string line in lines)
-    {
-        section.AppendLine(line);
-    }
-
-    section.Append(End);
-    string text = File.ReadAllText(path);
-    int begin = text.IndexOf(Begin, StringComparison.Ordinal), end = text.IndexOf(End, StringComparison.Ordinal);
-    int machine = text.IndexOf("## Machine", StringComparison.Ordinal);
-    text = begin >= 0 && end > begin
-        ? text[..begin] + section + text[(end + End.Length)..]
-        : machine < 0 ? text + Environment.NewLine + section + Environment.NewLine : text[..machine] + section + Environment.NewLine + Environment.NewLine + text[machine..];
-    File.WriteAllText(path, text);
-}
-
-static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count, CpuMeter meter, bool attributes = false)
+static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count, CpuMeter meter, bool attributes = false, bool packed = false, bool inBody = false)
 {
     // Diagnostic only (--count --raw-attributes): string attributes like the CloudEvents headers Switchboard sends.
     Dictionary<string, MessageAttributeValue>? envelope = !attributes ? null : new()
@@ -212,8 +217,23 @@ static async Task<Round> RawAsync(AmazonSQSClient client, string name, int count
         ["content-type"] = new() { DataType = "String", StringValue = "application/json" },
         ["ce-correlationid"] = new() { DataType = "String", StringValue = "0193a5b2c3d4e5f60718293a4b5c6d7e" },
     };
+    if (packed)
+    {
+        // Diagnostic only (--only raw --raw-packed): the one attribute a Switchboard message carries, as large as its JSON.
+        envelope = new()
+        {
+            ["sb-headers"] = new()
+            {
+                DataType = "String",
+                StringValue = "{\"ce-specversion\":\"1.0\",\"ce-id\":\"0193a5b2c3d4e5f60718293a4b5c6d7e\",\"ce-type\":\"BenchOrder\",\"ce-source\":\"/web\",\"ce-time\":\"2026-12-07T05:00:00.0000000\\u002B00:00\",\"content-type\":\"application/json\",\"ce-correlationid\":\"0193a5b2c3d4e5f60718293a4b5c6d7e\"}",
+            },
+        };
+    }
+
     string queue = (await client.CreateQueueAsync(name)).QueueUrl;
-    string body = "{\"orderId\":\"ord-1\",\"amountCents\":1999}";
+    string body = !inBody
+        ? "{\"orderId\":\"ord-1\",\"amountCents\":1999}"
+        : "{\"specversion\":\"1.0\",\"id\":\"0193a5b2c3d4e5f60718293a4b5c6d7e\",\"type\":\"BenchOrder\",\"source\":\"/web\",\"time\":\"2026-12-07T05:00:00.0000000+00:00\",\"datacontenttype\":\"application/json\",\"correlationid\":\"0193a5b2c3d4e5f60718293a4b5c6d7e\",\"data\":{\"orderId\":\"ord-1\",\"amountCents\":1999}}";
     (TimeSpan client0, TimeSpan emulator0) = meter.Now();
     Stopwatch clock = Stopwatch.StartNew();
     Task consumer = Task.Run(async () =>

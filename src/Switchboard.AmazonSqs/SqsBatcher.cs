@@ -33,6 +33,7 @@ internal sealed class SqsBatcher<T>
     private readonly int _maxInFlight;
     private readonly int _maxBatchBytes;
     private readonly Gather? _gather;
+    private readonly TaskCreationOptions _completion;
     private int _running;
     private long _pendingBytes;
     private TaskCompletionSource? _woken;
@@ -42,8 +43,14 @@ internal sealed class SqsBatcher<T>
     /// <param name="maxInFlight">How many batch calls may run at once.</param>
     /// <param name="maxBatchBytes">The request's cap on the entries' total size.</param>
     /// <param name="gather">When set, a partial batch waits (briefly) for the entries it says are coming.</param>
-    public SqsBatcher(Func<IReadOnlyList<Pending>, Task> send, Func<T, int> size, int maxInFlight, int maxBatchBytes, Gather? gather = null)
+    /// <param name="continueInline">
+    /// Whether the code awaiting an entry runs on the thread that completes the batch (one after the other) instead of as
+    /// a thread-pool work item of its own each. Only for awaiters whose continuation is short and never blocks (the
+    /// receiver's settlement of a deleted message): a work item per message woke a pool thread per message.
+    /// </param>
+    public SqsBatcher(Func<IReadOnlyList<Pending>, Task> send, Func<T, int> size, int maxInFlight, int maxBatchBytes, Gather? gather = null, bool continueInline = false)
     {
+        _completion = continueInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
         _gather = gather;
         _send = send;
         _size = size;
@@ -54,7 +61,7 @@ internal sealed class SqsBatcher<T>
     /// <summary>Queues an entry; the task completes when its batch call answered for it.</summary>
     public Task EnqueueAsync(T item)
     {
-        Pending pending = new(item, _size(item), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        Pending pending = new(item, _size(item), new TaskCompletionSource(_completion));
         Interlocked.Add(ref _pendingBytes, pending.Size);
         ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
         if (FullBatchWaiting)
@@ -163,7 +170,11 @@ internal sealed class SqsBatcher<T>
 
                 foreach (Pending pending in batch)
                 {
-                    pending.Done.TrySetException(new InvalidOperationException("SQS answered the batch without a result for this entry; it may or may not have been applied."));
+                    // Looked at first: TrySetException allocates on a completed task too, and an exception per message adds up.
+                    if (!pending.Done.Task.IsCompleted)
+                    {
+                        pending.Done.TrySetException(new InvalidOperationException("SQS answered the batch without a result for this entry; it may or may not have been applied."));
+                    }
                 }
             }
         }

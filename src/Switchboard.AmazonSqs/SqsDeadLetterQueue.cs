@@ -125,7 +125,8 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
 
             cancellationToken.ThrowIfCancellationRequested();
             // Once asked, the delete is awaited to its end: the caller learns what happened, not that it stopped looking.
-            await dlq.Deleter.EnqueueAsync(found.ReceiptHandle).ConfigureAwait(false);
+            // Yielding: a delete completes on the thread of its batch, and the caller's code must not run there.
+            await dlq.Deleter.EnqueueAsync(found.ReceiptHandle).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             held.Remove(found);
             return true;
         }
@@ -186,7 +187,7 @@ internal sealed class SqsDeadLetterQueue(SqsTransport transport, string destinat
         // From here on the step is finished whatever the caller's token says: a send left unconfirmed, or a copy sent
         // whose entry stays in the dead-letter queue, would let a later run replay the message a second time.
         await target.Sender.EnqueueAsync(new SendEntry(encoded, original.MessageId, fifo ? original.PartitionKey ?? fresh : null, fifo ? fresh : null)).ConfigureAwait(false);
-        await dlq.Deleter.EnqueueAsync(entry.ReceiptHandle).ConfigureAwait(false);
+        await dlq.Deleter.EnqueueAsync(entry.ReceiptHandle).ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // see DeleteAsync
     }
 
     /// <summary>Receives up to <paramref name="limit"/> entries, stopping early at one that <paramref name="stop"/> accepts.</summary>

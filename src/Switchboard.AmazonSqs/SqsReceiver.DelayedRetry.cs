@@ -48,7 +48,8 @@ internal sealed partial class SqsReceiver
         {
             // The copy is stored: the original goes. Should the delete fail, the original also comes back after its
             // lease (at least once; the inbox makes the second handling a no-op), never lost.
-            await queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(false);
+            // Yielding: the delete completes on its batch's thread, and the bus's worker, which awaits this retry, must not go on there.
+            await queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         }
         catch (Exception ex)
         {

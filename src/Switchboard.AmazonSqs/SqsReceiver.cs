@@ -200,7 +200,8 @@ internal sealed partial class SqsReceiver : ITransportReceiver
                 await dlq.Sender.EnqueueAsync(new SendEntry(encoded, received.Message.MessageId, _fifo ? received.Message.PartitionKey ?? entryId : null, _fifo ? entryId : null)).ConfigureAwait(false);
             }
 
-            await _queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(false);
+            // Yielding: the delete completes on its batch's thread, and the bus's worker, which awaits this, must not go on there.
+            await _queue.Deleter.EnqueueAsync(received.ReceiptHandle).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             deleted = true;
         }
         finally
@@ -222,7 +223,8 @@ internal sealed partial class SqsReceiver : ITransportReceiver
                 WaitTimeSeconds = (int)options.WaitTime.TotalSeconds,
                 VisibilityTimeout = (int)options.VisibilityTimeout.TotalSeconds,
                 MessageAttributeNames = ["All"],
-                MessageSystemAttributeNames = ["ApproximateReceiveCount", "MessageGroupId"],
+                // Only what is read (the delivery count); every attribute asked for is parsed into each message's dictionary.
+                MessageSystemAttributeNames = _fifo ? ["ApproximateReceiveCount", "MessageGroupId"] : ["ApproximateReceiveCount"],
             }, life)).ConfigureAwait(false);
             return response.Messages ?? [];
         }

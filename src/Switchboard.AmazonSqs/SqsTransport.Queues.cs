@@ -54,7 +54,16 @@ public sealed partial class SqsTransport
         }
     }
 
-    private async Task<IReadOnlyList<SqsQueue>> GetGroupQueuesAsync(string destination, CancellationToken cancellationToken)
+    private ValueTask<IReadOnlyList<SqsQueue>> GetGroupQueuesAsync(string destination, CancellationToken cancellationToken)
+    {
+        // The common case, once per message: a fresh listing is at hand (no task allocated for it).
+        return _groups.TryGetValue(destination, out GroupList? list) && list.ExpiresAt > TimeProvider.System.GetUtcNow()
+            && list.Queues.IsCompletedSuccessfully && list.Queues.Result.Count > 0
+                ? new ValueTask<IReadOnlyList<SqsQueue>>(list.Queues.Result)
+                : new ValueTask<IReadOnlyList<SqsQueue>>(ListOrWaitForGroupQueuesAsync(destination, cancellationToken));
+    }
+
+    private async Task<IReadOnlyList<SqsQueue>> ListOrWaitForGroupQueuesAsync(string destination, CancellationToken cancellationToken)
     {
         DateTimeOffset now = TimeProvider.System.GetUtcNow();
         if (!_groups.TryGetValue(destination, out GroupList? list) || list.ExpiresAt <= now || list.Queues.IsFaulted || list.Queues.IsCanceled)
@@ -162,10 +171,12 @@ public sealed partial class SqsTransport
         int maxSize = read.Attributes is { } a && a.TryGetValue("MaximumMessageSize", out string? text) && int.TryParse(text, CultureInfo.InvariantCulture, out int parsed) ? parsed : 262_144;
         SqsQueue queue = new(name, url, maxSize);
         queue.Sender = new SqsBatcher<SendEntry>(batch => SendBatchAsync(queue, batch), e => e.Encoded.Size, Options.MaxBatchesInFlight, maxSize);
-        // A partial delete waits (up to 10 ms) for the acknowledgements of the other messages the bus is handling.
+        // A partial delete waits (up to 10 ms) for the acknowledgements of the other messages the bus is handling. Who
+        // awaits a delete (the receiver's settlement, then the bus's acknowledgement bookkeeping) continues on the thread
+        // that completes the batch: short work, and one thread-pool work item per batch instead of one per message.
         queue.Deleter = new SqsBatcher<string>(
             batch => DeleteBatchAsync(queue, batch), _ => 0, Options.MaxBatchesInFlight, int.MaxValue,
-            new SqsBatcher<string>.Gather(() => queue.DeletesExpected, SqsQueue.DeleteLinger, TimeProvider.System));
+            new SqsBatcher<string>.Gather(() => queue.DeletesExpected, SqsQueue.DeleteLinger, TimeProvider.System), continueInline: true);
         return queue;
     }
 

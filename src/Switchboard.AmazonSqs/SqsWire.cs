@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -16,7 +17,7 @@ namespace Switchboard.AmazonSqs;
 /// (the SDK hashes each attribute on send and checks each on receive) and SQS much less per message than seven.
 /// <see cref="ReadHeaders"/> reads both forms.
 /// </summary>
-internal static class SqsWire
+internal static partial class SqsWire
 {
     public const string BodyEncoding = "sb-body-encoding";
     public const string PackedHeaders = "sb-headers";
@@ -32,6 +33,15 @@ internal static class SqsWire
     /// <summary>On a retry sent as a delayed copy: how many times the message was delivered before this copy (SQS counts each copy from 1).</summary>
     public const string EarlierDeliveries = "sb-earlier-deliveries";
     private const int MaxAttributes = 10;
+
+    /// <summary>The control characters SQS refuses in a body (all below #x20 except tab, line feed and carriage return).</summary>
+    private static readonly SearchValues<byte> RefusedControlBytes = SearchValues.Create([0, 1, 2, 3, 4, 5, 6, 7, 8, 0xB, 0xC, 0xE, 0xF, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F]);
+
+    /// <summary>Headers only the transport reads: taken out of a received message's headers.</summary>
+    private static readonly string[] TransportOwnNames =
+    [
+        EarlierDeliveries, DeadLetterReason, DeadLetterExceptionType, DeadLetterExceptionDetails, DeadLetterAttempts, DeadLetterAt, DeadLetterGroup, DeadLetterDestination,
+    ];
     private const int MaxExceptionDetails = 4096;
 
     /// <summary>The headers kept as attributes of their own first: what another service or the console reads.</summary>
@@ -46,6 +56,11 @@ internal static class SqsWire
 
     public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null, bool headersAsAttributes = true)
     {
+        if (extra is null && !headersAsAttributes)
+        {
+            return EncodePacked(message);
+        }
+
         Dictionary<string, string> headers = new(message.Headers, StringComparer.Ordinal);
         if (message.PartitionKey is not null)
         {
@@ -121,7 +136,8 @@ internal static class SqsWire
     /// <summary>The headers of a received message: its attributes, unpacked, without the transport's own.</summary>
     public static Dictionary<string, string> ReadHeaders(Message received)
     {
-        Dictionary<string, string> headers = new(StringComparer.Ordinal);
+        // Sized as it goes (the packed headers make room for themselves at once): no larger than the message needs.
+        Dictionary<string, string> headers = new(received.MessageAttributes?.Count ?? 0, StringComparer.Ordinal);
         if (received.MessageAttributes is { } attributes)
         {
             foreach (KeyValuePair<string, MessageAttributeValue> attribute in attributes)
@@ -133,20 +149,7 @@ internal static class SqsWire
 
                 if (attribute.Key == PackedHeaders)
                 {
-                    try
-                    {
-                        if (JsonSerializer.Deserialize(value, SqsJsonContext.Default.DictionaryStringString) is { } unpacked)
-                        {
-                            foreach (KeyValuePair<string, string> pair in unpacked)
-                            {
-                                headers[pair.Key] = pair.Value;
-                            }
-                        }
-                    }
-                    catch (JsonException)
-                    {
-                        // Written by someone else: the remaining headers still identify the message; the bus reports what is missing.
-                    }
+                    ReadPacked(value, headers);
                 }
                 else
                 {
@@ -172,7 +175,7 @@ internal static class SqsWire
         }
 
         headers.Remove(PartitionKey, out string? partitionKey);
-        foreach (string name in (string[])[EarlierDeliveries, DeadLetterReason, DeadLetterExceptionType, DeadLetterExceptionDetails, DeadLetterAttempts, DeadLetterAt, DeadLetterGroup, DeadLetterDestination])
+        foreach (string name in TransportOwnNames)
         {
             headers.Remove(name);
         }
@@ -246,6 +249,17 @@ internal static class SqsWire
     /// <summary>Whether the bytes are UTF-8 text of the characters SQS accepts in a body (#x9, #xA, #xD, #x20 to #xD7FF, #xE000 to #xFFFD, and above #x10000).</summary>
     private static bool IsSqsText(ReadOnlySpan<byte> bytes)
     {
+        // A control byte is never part of a longer UTF-8 sequence: one anywhere is a character SQS refuses.
+        if (bytes.IndexOfAny(RefusedControlBytes) >= 0)
+        {
+            return false;
+        }
+
+        if (Ascii.IsValid(bytes))
+        {
+            return true; // the usual JSON body, checked in one vectorized pass
+        }
+
         while (!bytes.IsEmpty)
         {
             if (Rune.DecodeFromUtf8(bytes, out Rune rune, out int consumed) != System.Buffers.OperationStatus.Done)

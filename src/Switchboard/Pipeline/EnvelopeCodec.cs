@@ -27,7 +27,8 @@ internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerialize
         }
 
         string id = metadata.MessageId ?? MessageIds.New();
-        Dictionary<string, string> headers = new(StringComparer.Ordinal)
+        // Sized for the seven standard headers and a few optional ones below: allocated once instead of growing twice.
+        Dictionary<string, string> headers = new(9 + (metadata.Headers?.Count ?? 0), StringComparer.Ordinal)
         {
             [MessageHeaders.SpecVersion] = MessageHeaders.SpecVersionValue,
             [MessageHeaders.MessageId] = id,

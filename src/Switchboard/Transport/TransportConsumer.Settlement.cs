@@ -22,7 +22,9 @@ internal sealed partial class TransportConsumer
         acknowledging.Add(acknowledgement);
         if (acknowledging.Count >= AcknowledgementsInFlightPerWorker)
         {
-            await Task.WhenAny(acknowledging).ConfigureAwait(false);
+            // Yielding: a transport may complete acknowledgements inline on the thread that completes a whole batch of
+            // them; the worker's next message must not be handled there, holding up the rest of that batch.
+            await Task.WhenAny(acknowledging).ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             acknowledging.RemoveAll(static t => t.IsCompleted);
         }
     }
