@@ -110,7 +110,7 @@ public sealed partial class SqsTransport : ITransport
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         IReadOnlyList<SqsQueue> groups = await GetGroupQueuesAsync(message.Destination, cancellationToken).ConfigureAwait(false);
-        SqsWire.Encoded encoded = SqsWire.Encode(message, headersAsAttributes: Options.HeadersAsAttributes);
+        SqsWire.Encoded encoded = SqsWire.Encode(message, headersAsAttributes: Options.HeadersAsAttributes, headersInBody: Options.HeadersInBody);
         string messageId = message.MessageId;
         string? groupId = null;
         string? deduplicationId = null;

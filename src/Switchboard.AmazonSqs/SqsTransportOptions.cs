@@ -87,6 +87,18 @@ public sealed class SqsTransportOptions
     public bool HeadersAsAttributes { get; set; }
 
     /// <summary>
+    /// Gets or sets whether a message travels as one JSON envelope in its body, <c>{"sb-envelope":1,"headers":{...},
+    /// "data":...}</c> (the payload as it is when it is JSON, <c>data_base64</c> otherwise), with no message attribute.
+    /// Attributes are what SQS and the SDK pay for per message (measured against the emulator: one attribute cost a raw
+    /// send/receive/delete loop a third of its rate, the same headers in the body a few percent). When
+    /// <see langword="false"/>, the body is the bare payload and the headers travel in one attribute, <c>sb-headers</c>
+    /// (or one each with <see cref="HeadersAsAttributes"/>, which takes precedence): the form for consumers that are not
+    /// Switchboard and expect the payload alone. Receivers read every form, so services can differ in the setting.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool HeadersInBody { get; set; } = true;
+
+    /// <summary>
     /// Gets or sets whether the queues are FIFO queues: messages with the same partition key (<c>MessageGroupId</c>) are
     /// delivered in the order sent, one at a time, and the message id is the <c>MessageDeduplicationId</c>.
     /// </summary>

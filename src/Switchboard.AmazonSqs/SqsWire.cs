@@ -54,11 +54,11 @@ internal static partial class SqsWire
     /// <summary>An SQS message ready to send: its body, its attributes, the size SQS counts, and its message type for errors.</summary>
     public sealed record Encoded(string Body, Dictionary<string, MessageAttributeValue> Attributes, int Size, string? MessageType = null);
 
-    public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null, bool headersAsAttributes = true)
+    public static Encoded Encode(TransportMessage message, IReadOnlyDictionary<string, string>? extra = null, bool headersAsAttributes = true, bool headersInBody = false)
     {
         if (extra is null && !headersAsAttributes)
         {
-            return EncodePacked(message);
+            return headersInBody ? EncodeEnvelope(message) : EncodePacked(message);
         }
 
         Dictionary<string, string> headers = new(message.Headers, StringComparer.Ordinal);
@@ -158,14 +158,50 @@ internal static partial class SqsWire
             }
         }
 
+        if (IsEnvelope(received.Body))
+        {
+            // Read once here; Decode picks the payload up (same thread, next call) instead of parsing the body again.
+            t_envelopeBody = received.Body;
+            t_envelopeData = ReadEnvelope(received.Body!, headers);
+        }
+
         return headers;
+    }
+
+    [ThreadStatic]
+    private static string? t_envelopeBody;
+
+    [ThreadStatic]
+    private static byte[]? t_envelopeData;
+
+    /// <summary>The payload of an envelope body (read by <see cref="ReadHeaders"/> just before), or <see langword="null"/> for a plain body.</summary>
+    private static byte[]? EnvelopePayload(Message received)
+    {
+        if (!IsEnvelope(received.Body))
+        {
+            return null;
+        }
+
+        if (ReferenceEquals(t_envelopeBody, received.Body))
+        {
+            byte[]? data = t_envelopeData;
+            t_envelopeBody = null;
+            t_envelopeData = null;
+            return data;
+        }
+
+        return ReadEnvelope(received.Body!, null);
     }
 
     /// <summary>Reads a message back into a <see cref="TransportMessage"/>; the transport's own headers are taken out.</summary>
     public static TransportMessage Decode(string destination, Message received, Dictionary<string, string> headers)
     {
         byte[] body;
-        if (headers.Remove(BodyEncoding, out string? encoding) && encoding == "base64")
+        if (EnvelopePayload(received) is { } payload)
+        {
+            body = payload;
+        }
+        else if (headers.Remove(BodyEncoding, out string? encoding) && encoding == "base64")
         {
             body = Convert.FromBase64String(received.Body ?? string.Empty);
         }
