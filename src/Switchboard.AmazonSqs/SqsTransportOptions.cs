@@ -78,7 +78,8 @@ public sealed class SqsTransportOptions
     /// <summary>
     /// Gets or sets whether each header (the CloudEvents <c>ce-*</c> names, your own) travels as a message attribute of
     /// its own, readable in the console and usable by tools that filter on attributes (at most nine; the rest are packed
-    /// into one). When <see langword="false"/>, every header travels as JSON in one attribute, <c>sb-headers</c>: SQS
+    /// into one); takes precedence over <see cref="HeadersInBody"/>. When <see langword="false"/>, the headers travel in the
+    /// body's envelope (<see cref="HeadersInBody"/>, the default) or as JSON in one attribute, <c>sb-headers</c>: SQS
     /// and the SDK work per attribute (the SDK hashes each on send and checks each hash on receive), so one attribute
     /// instead of seven makes each message markedly cheaper. Receivers read both forms, so the setting can differ between
     /// services. Dead letters always carry their reason, exception and attempts as attributes of their own.
