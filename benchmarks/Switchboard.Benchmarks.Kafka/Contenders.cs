@@ -30,7 +30,7 @@ public static class Contenders
 
     // Raw Confluent.Kafka: ProduceAsync awaited per record; one consumer storing each offset as read (the "handler" is the
     // count), committed in the background every second.
-    public static async Task<double> RawAsync(string bootstrap, string topic, int count, int producers)
+    public static async Task<Cost> RawAsync(string bootstrap, string topic, int count, int producers)
     {
         using IProducer<string, byte[]> producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
@@ -62,6 +62,7 @@ public static class Contenders
         }
 
         consumer.StoreOffset(first);
+        Cost.Meter meter = Cost.Start();
         Stopwatch clock = Stopwatch.StartNew();
         Task consuming = Task.Factory.StartNew(() =>
         {
@@ -86,15 +87,15 @@ public static class Contenders
         })));
         TimeSpan sent = clock.Elapsed;
         await consuming;
+        Cost cost = meter.Stop(count, clock.Elapsed);
         Detail("raw", sent, clock.Elapsed);
-        double rate = count / clock.Elapsed.TotalSeconds;
         consumer.Close();
-        return rate;
+        return cost;
     }
 
     // Switchboard: PublishAsync (the transport awaits the delivery report) with PartitionBy on the same keys; another bus
     // handles with ConsumerConcurrency 8 and commits the contiguous handled watermark.
-    public static async Task<double> SwitchboardAsync(string bootstrap, string prefix, int count, int producers)
+    public static async Task<Cost> SwitchboardAsync(string bootstrap, string prefix, int count, int producers)
     {
         int handled = -1; // the first record
         TaskCompletionSource warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -122,6 +123,7 @@ public static class Contenders
             .RouteToTransport<BenchOrder>("orders"));
         await sender.PublishAsync(new BenchOrder("warm", 1));
         await warm.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        Cost.Meter meter = Cost.Start();
         Stopwatch clock = Stopwatch.StartNew();
         int next = 0;
         await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
@@ -134,8 +136,9 @@ public static class Contenders
         })));
         TimeSpan sent = clock.Elapsed;
         await all.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        Cost cost = meter.Stop(count, clock.Elapsed);
         Detail("Switchboard", sent, clock.Elapsed);
-        return count / clock.Elapsed.TotalSeconds;
+        return cost;
     }
 
     private static KafkaTransportOptions Options(string bootstrap, string prefix) => new()
@@ -152,7 +155,7 @@ public static class Contenders
     // the same key as Wolverine's partition key; a listener with Wolverine's defaults (buffered, offsets stored once handled
     // and flushed by librdkafka's background commit: CommitMode.StoreThenAutoFlush). No AutoProvision: the mock broker has
     // no CreateTopics API.
-    public static async Task<double> WolverineAsync(string bootstrap, string topic, int count, int producers)
+    public static async Task<Cost> WolverineAsync(string bootstrap, string topic, int count, int producers)
     {
         WolverineCounter.Reset(count + 1);
         using IHost host = await Host.CreateDefaultBuilder()
@@ -185,6 +188,7 @@ public static class Contenders
         {
             await bus.PublishAsync(new BenchOrder("warm", 1), new DeliveryOptions { PartitionKey = "warm" });
             await WolverineCounter.First.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            Cost.Meter meter = Cost.Start();
             Stopwatch clock = Stopwatch.StartNew();
             int next = 0;
             await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
@@ -198,8 +202,9 @@ public static class Contenders
             })));
             TimeSpan sent = clock.Elapsed;
             await WolverineCounter.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            Cost cost = meter.Stop(count, clock.Elapsed);
             Detail("Wolverine", sent, clock.Elapsed);
-            return count / clock.Elapsed.TotalSeconds;
+            return cost;
         }
         finally
         {
