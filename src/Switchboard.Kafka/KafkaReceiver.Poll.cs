@@ -7,8 +7,21 @@ internal sealed partial class KafkaReceiver
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// How long the poll thread waits for room in a full partition before it pauses the partition (less when
+    /// <c>max.poll.interval.ms</c> is short: at most a quarter of it). librdkafka drops what it has fetched ahead for a
+    /// partition that is paused and fetches it again after the resume: a fetch round trip, and the wait for the next fetch,
+    /// on every pause. Handlers a little behind (a burst, a GC pause) are absorbed by waiting instead, with everything
+    /// fetched kept in librdkafka's queue; only handlers that stay behind (long handlers) get the partition paused.
+    /// </summary>
+    private static readonly TimeSpan RoomWait = TimeSpan.FromMilliseconds(500);
+
     // Partitions assigned whose committed offsets are still to be read (poll thread only).
     private readonly List<TopicPartition> _unlooked = [];
+
+    // A partition that reached MaxInFlightPerPartition with the last record read: the poll thread waits for room before it
+    // reads on (poll thread only).
+    private PartitionState? _full;
 
     private void Poll()
     {
@@ -22,6 +35,12 @@ internal sealed partial class KafkaReceiver
                 if (_resumeWanted)
                 {
                     ResumeDrained(consumer);
+                }
+
+                if (_full is { } full)
+                {
+                    _full = null;
+                    WaitForRoom(consumer, full);
                 }
 
                 ConsumeResult<byte[]?, byte[]?>? record;
@@ -115,9 +134,36 @@ internal sealed partial class KafkaReceiver
 
             if (!state.Paused && state.Unsettled.Count >= Options.MaxInFlightPerPartition)
             {
-                // Enough of this partition is unsettled: stop fetching it, but keep polling (the member stays in its group).
-                consumer.Pause([state.Partition]);
-                state.Paused = true;
+                // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
+                _full = state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The last record read filled its partition (<see cref="KafkaTransportOptions.MaxInFlightPerPartition"/> unsettled):
+    /// waits until a record of it is settled, for at most <see cref="RoomWait"/>; if none is, pauses the partition and goes
+    /// on polling (the member stays in its group, and long handlers do not hold up the other partitions for longer).
+    /// </summary>
+    private void WaitForRoom(IConsumer<byte[]?, byte[]?> consumer, PartitionState state)
+    {
+        TimeSpan bound = Options.MaxPollInterval / 4 < RoomWait ? Options.MaxPollInterval / 4 : RoomWait;
+        long start = TimeProvider.System.GetTimestamp();
+        lock (_gate)
+        {
+            while (!state.Revoking && !_stopping.IsCancellationRequested && state.Unsettled.Count >= Options.MaxInFlightPerPartition)
+            {
+                TimeSpan left = bound - TimeProvider.System.GetElapsedTime(start);
+                if (left <= TimeSpan.Zero)
+                {
+                    // Stop fetching it, but keep polling; Advance asks for the resume once it has room again.
+                    consumer.Pause([state.Partition]);
+                    state.Paused = true;
+                    return;
+                }
+
+                // Settling a record pulses the gate; the slice bounds how late a stop is noticed.
+                Monitor.Wait(_gate, left < PollTimeout ? left : PollTimeout);
             }
         }
     }

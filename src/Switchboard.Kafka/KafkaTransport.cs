@@ -163,13 +163,12 @@ public sealed partial class KafkaTransport : ITransport
     internal static TimeSpan OperationTimeout => TimeSpan.FromSeconds(10);
 
     /// <summary>Produces one record and completes on its delivery report; a failed delivery throws.</summary>
-    internal async Task<DeliveryResult<byte[]?, byte[]?>> ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
+    internal async Task ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
     {
         try
         {
-            DeliveryResult<byte[]?, byte[]?> result = await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, cancellationToken).ConfigureAwait(false);
+            _ = await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, cancellationToken).ConfigureAwait(false);
             Health.OnDelivered();
-            return result;
         }
         catch (ProduceException<byte[]?, byte[]?> ex)
         {
@@ -235,7 +234,8 @@ public sealed partial class KafkaTransport : ITransport
         return metadata.Brokers.Count;
     }
 
-    internal ConsumerConfig ConsumerConfig(string group, string clientSuffix)
+    /// <summary>The settings of a consumer of this transport; <paramref name="receiver"/>: a receiver's (it reads only the records' headers, key and value).</summary>
+    internal ConsumerConfig ConsumerConfig(string group, string clientSuffix, bool receiver = false)
     {
         ConsumerConfig config = new()
         {
@@ -259,6 +259,12 @@ public sealed partial class KafkaTransport : ITransport
             EnablePartitionEof = false,
             AllowAutoCreateTopics = !Options.CreateTopics,
         };
+        if (receiver)
+        {
+            // A receiver never reads a record's topic name (it knows it) or timestamp: Confluent.Kafka need not marshal them.
+            config.ConsumeResultFields = "headers";
+        }
+
         if (Options.FetchMaxBytes is { } fetchMax)
         {
             config.FetchMaxBytes = fetchMax;
@@ -293,6 +299,10 @@ public sealed partial class KafkaTransport : ITransport
             LingerMs = Options.Linger.TotalMilliseconds,
             // The record's key picks the partition (murmur2, as the Java client: other producers agree); no key spreads.
             Partitioner = Confluent.Kafka.Partitioner.Murmur2Random,
+            // A send needs only whether its record was written (the error is always reported). By default Confluent.Kafka
+            // copies every record's headers, timestamp and status back into managed memory on the one thread that completes
+            // all the sends' tasks; nothing here reads them.
+            DeliveryReportFields = "none",
         };
         if (Options.MaxRetries is { } retries)
         {
