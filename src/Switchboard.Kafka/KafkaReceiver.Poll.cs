@@ -23,6 +23,9 @@ internal sealed partial class KafkaReceiver
     // reads on (poll thread only).
     private PartitionState? _full;
 
+    /// <summary>Gets how many times a full partition was paused (read by tests: a partition whose handlers keep up is never paused).</summary>
+    internal int Pauses { get; private set; }
+
     private void Poll()
     {
         IConsumer<byte[]?, byte[]?> consumer = _consumer!;
@@ -41,6 +44,11 @@ internal sealed partial class KafkaReceiver
                 {
                     _full = null;
                     WaitForRoom(consumer, full);
+                }
+
+                if (_storeWanted)
+                {
+                    StoreWatermarks(consumer);
                 }
 
                 ConsumeResult<byte[]?, byte[]?>? record;
@@ -77,6 +85,8 @@ internal sealed partial class KafkaReceiver
         {
             try
             {
+                // What was settled last is stored before Close commits the stored offsets.
+                StoreWatermarks(consumer);
                 // Runs the revoke callback for every partition still owned (which commits a watermark only if CommitBeforeLeaving
                 // could not), then leaves the group.
                 consumer.Close();
@@ -119,11 +129,12 @@ internal sealed partial class KafkaReceiver
             {
                 if (state.Keys.TryGetValue(key, out Queue<KafkaReceived>? waiting))
                 {
-                    waiting.Enqueue(received); // an earlier record of this key is unsettled: wait behind it
+                    // An earlier record of this key is unsettled: wait behind it (the queue exists once a record waits).
+                    (waiting ??= state.Keys[key] = new Queue<KafkaReceived>()).Enqueue(received);
                 }
                 else
                 {
-                    state.Keys[key] = new Queue<KafkaReceived>();
+                    state.Keys[key] = null;
                     _ready.Writer.TryWrite(received);
                 }
             }
@@ -136,6 +147,40 @@ internal sealed partial class KafkaReceiver
             {
                 // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
                 _full = state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores (for librdkafka's background commit and <c>Close</c>) the watermark of every partition that moved since the
+    /// last call: settling a record only marks its partition, so the handlers' threads never call into the client, and the
+    /// settles of one turn of the poll loop cost one store per partition.
+    /// </summary>
+    private void StoreWatermarks(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _storeWanted = false;
+        List<TopicPartitionOffset> watermarks = [];
+        lock (_gate)
+        {
+            foreach (PartitionState state in _partitions.Values)
+            {
+                if (state.StorePending && state.Watermark is { } watermark)
+                {
+                    state.StorePending = false;
+                    watermarks.Add(new TopicPartitionOffset(state.Partition, new Offset(watermark)));
+                }
+            }
+        }
+
+        foreach (TopicPartitionOffset watermark in watermarks)
+        {
+            try
+            {
+                consumer.StoreOffset(watermark);
+            }
+            catch (KafkaException)
+            {
+                // The partition was revoked meanwhile: its new owner starts from the last commit (at-least-once).
             }
         }
     }
@@ -159,6 +204,7 @@ internal sealed partial class KafkaReceiver
                     // Stop fetching it, but keep polling; Advance asks for the resume once it has room again.
                     consumer.Pause([state.Partition]);
                     state.Paused = true;
+                    Pauses++;
                     return;
                 }
 
@@ -327,44 +373,4 @@ internal sealed partial class KafkaReceiver
             Monitor.PulseAll(_gate);
         }
     }
-}
-
-/// <summary>What a receiver knows of one assigned partition. Guarded by the receiver's lock.</summary>
-internal sealed class PartitionState(TopicPartition partition)
-{
-    public TopicPartition Partition { get; } = partition;
-
-    /// <summary>Records read and not yet behind the watermark, in offset order.</summary>
-    public Queue<Tracked> Unsettled { get; } = new();
-
-    /// <summary>Keys with an unsettled record, each with the later records of that key waiting behind it.</summary>
-    public Dictionary<string, Queue<KafkaReceived>> Keys { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>The offset after the last contiguous settled record (what is committed), or null before the first.</summary>
-    public long? Watermark { get; set; }
-
-    /// <summary>Records handed to the bus and not yet settled or sent back for a retry.</summary>
-    public int InFlight { get; set; }
-
-    public bool Paused { get; set; }
-
-    /// <summary>The partition is being given up: nothing more is handed out.</summary>
-    public bool Revoking { get; set; }
-
-    /// <summary>The partition has gone: settling a record no longer stores an offset.</summary>
-    public bool Revoked { get; set; }
-
-    /// <summary>The last offset known to be committed for the group (read at assignment, or committed by this member), if any.</summary>
-    public TopicPartitionOffset? Committed { get; set; }
-
-    /// <summary>Records below this offset may have been in flight at the partition's previous owner.</summary>
-    public long PossiblyDeliveredBelow { get; set; } = -1;
-}
-
-/// <summary>One record read from a partition: its offset and whether it has been settled.</summary>
-internal sealed class Tracked(long offset)
-{
-    public long Offset { get; } = offset;
-
-    public bool Settled { get; set; }
 }

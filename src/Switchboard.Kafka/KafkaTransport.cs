@@ -27,6 +27,8 @@ public sealed partial class KafkaTransport : ITransport
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly Lazy<IAdminClient> _admin;
     private readonly ConcurrentDictionary<string, Task> _topics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _topicNames = new(StringComparer.Ordinal);
+    private readonly KafkaHeaderWriter _headers = new();
     private int _disposed;
 
     /// <summary>Creates a transport; it connects in the background and reconnects by itself.</summary>
@@ -62,14 +64,24 @@ public sealed partial class KafkaTransport : ITransport
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public async ValueTask SendAsync(TransportMessage message, CancellationToken cancellationToken)
+    public ValueTask SendAsync(TransportMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        string topic = KafkaWire.Topic(Options.TopicPrefix, message.Destination);
-        await EnsureTopicAsync(topic, cancellationToken).ConfigureAwait(false);
-        await ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), message.Body.ToArray(), KafkaWire.ToHeaders(message.Headers), cancellationToken).ConfigureAwait(false);
+        // The topic of a destination is named once (not concatenated per send).
+        string topic = _topicNames.GetOrAdd(message.Destination, static (destination, prefix) => KafkaWire.Topic(prefix, destination), Options.TopicPrefix);
+        Task creating = EnsureTopicAsync(topic, cancellationToken);
+        return creating.IsCompletedSuccessfully ? new ValueTask(Produce(topic, message, cancellationToken)) : SendOnceCreatedAsync(creating, topic, message, cancellationToken);
     }
+
+    private async ValueTask SendOnceCreatedAsync(Task creating, string topic, TransportMessage message, CancellationToken cancellationToken)
+    {
+        await creating.ConfigureAwait(false);
+        await Produce(topic, message, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task Produce(string topic, TransportMessage message, CancellationToken cancellationToken)
+        => ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), KafkaWire.Bytes(message.Body), _headers.ToHeaders(message.Headers), cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask<ITransportReceiver> CreateReceiverAsync(ReceiverOptions options, CancellationToken cancellationToken)
@@ -162,18 +174,45 @@ public sealed partial class KafkaTransport : ITransport
 
     internal static TimeSpan OperationTimeout => TimeSpan.FromSeconds(10);
 
-    /// <summary>Produces one record and completes on its delivery report; a failed delivery throws.</summary>
-    internal async Task ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Produces one record; the task completes on its delivery report, and a failed delivery faults it with
+    /// <see cref="KafkaSendException"/>. <c>Produce</c> with a delivery handler rather than <c>ProduceAsync</c>: the same
+    /// report and the same hop of the continuation onto the thread pool, without the client's async state machine, its
+    /// <c>DeliveryResult</c> and a task of it per record.
+    /// </summary>
+    internal Task ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
     {
+        Delivery delivery = new(this, topic);
         try
         {
-            _ = await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, cancellationToken).ConfigureAwait(false);
-            Health.OnDelivered();
+            _producer.Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, delivery.Complete);
         }
         catch (ProduceException<byte[]?, byte[]?> ex)
         {
-            // The error's code and reason only: librdkafka's texts can name brokers, never credentials.
-            throw new KafkaSendException($"Kafka did not confirm the message to topic '{topic}': {ex.Error.Code} ({ex.Error.Reason}).", ex);
+            return Task.FromException(NotConfirmed(topic, ex.Error, ex));
+        }
+
+        // Canceling stops the wait, not the record (it may still be written), as with ProduceAsync.
+        return cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task;
+    }
+
+    // The error's code and reason only: librdkafka's texts can name brokers, never credentials.
+    private static KafkaSendException NotConfirmed(string topic, Error error, Exception inner)
+        => new($"Kafka did not confirm the message to topic '{topic}': {error.Code} ({error.Reason}).", inner);
+
+    /// <summary>One record waiting for its delivery report (completed on the client's delivery-report thread; continuations run on the thread pool).</summary>
+    private sealed class Delivery(KafkaTransport transport, string topic) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public void Complete(DeliveryReport<byte[]?, byte[]?> report)
+        {
+            if (report.Error.IsError)
+            {
+                TrySetException(NotConfirmed(topic, report.Error, new ProduceException<byte[]?, byte[]?>(report.Error, report)));
+                return;
+            }
+
+            transport.Health.OnDelivered();
+            TrySetResult();
         }
     }
 
