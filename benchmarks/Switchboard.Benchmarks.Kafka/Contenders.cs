@@ -15,10 +15,18 @@ namespace Switchboard.Benchmarks.Kafka;
 // sent and handled before the clock starts (the group has its partitions), then <count> records from <producers> tasks,
 // each awaiting its send's delivery report, keys "ord-0".."ord-63"; the clock stops when the last one is handled.
 // Producer settings for all three: acks=all, idempotent, linger 5 ms. Consumers: cooperative-sticky, session 6 s,
-// earliest, offsets stored as handled and committed by librdkafka's background commit every second.
+// earliest, fetch.wait.max.ms 10 (see FetchWaitMs), offsets stored as handled and committed by librdkafka's background
+// commit every second.
 public static class Contenders
 {
     public const int Keys = 64;
+
+    // fetch.wait.max.ms for all three consumers. librdkafka's mock broker holds a fetch that finds no new record for the
+    // whole fetch.wait.max.ms (500 ms by default) and does not answer early when a record arrives meanwhile, as a broker does
+    // (its Fetch handler says so). A consumer that has caught up then sees nothing for up to half a second: every round
+    // ended with a random 0-500 ms idle tail (on rounds of about 4 s), and the faster a consumer, the more often it caught up
+    // and waited. 10 ms keeps the mock close to a broker's behaviour; the same value goes to every contender (--fetch-wait-ms).
+    public static int FetchWaitMs { get; set; } = 10;
     private static readonly byte[] Body = Encoding.UTF8.GetBytes("{\"orderId\":\"ord-1\",\"amountCents\":1999}");
 
     // Where a round's time went: until the last send returned, and until the last record was handled (the measuring process
@@ -51,6 +59,7 @@ public static class Contenders
             SessionTimeoutMs = 6000,
             HeartbeatIntervalMs = 2000,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            FetchWaitMaxMs = FetchWaitMs,
         }).SetLogHandler(static (_, _) => { }).Build();
         // The first record creates the topic (the mock broker creates topics on first use) before the consumer subscribes.
         await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "warm", Value = Body });
@@ -149,6 +158,7 @@ public static class Contenders
         CreateTopics = false,
         SessionTimeout = TimeSpan.FromSeconds(6),
         HeartbeatInterval = TimeSpan.FromSeconds(2),
+        Settings = { ["fetch.wait.max.ms"] = FetchWaitMs.ToString(CultureInfo.InvariantCulture) },
     };
 
     // WolverineFx.Kafka 6.62: PublishAsync to a Kafka topic endpoint sent inline (each call awaits the delivery report) with
@@ -178,6 +188,7 @@ public static class Contenders
                         c.HeartbeatIntervalMs = 2000;
                         c.AutoCommitIntervalMs = 1000;
                         c.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+                        c.FetchWaitMaxMs = FetchWaitMs;
                     });
                 opts.PublishMessage<BenchOrder>().ToKafkaTopic(topic).SendInline();
                 opts.ListenToKafkaTopic(topic);

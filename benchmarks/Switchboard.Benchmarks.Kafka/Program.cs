@@ -7,6 +7,7 @@ using Switchboard.Benchmarks.Kafka;
 //        [--processes N] [--docs docs/benchmarks.md] [--check-wolverine] [--broker-pid PID] [--only raw|switchboard|wolverine]
 // --broker-pid: the broker's process (e.g. $(cat .servers/kafka/broker.pid)), so that its CPU time per message is shown too.
 // --only (with --child): one contender only, for profiling it alone (perf record); no verdicts.
+// --fetch-wait-ms: fetch.wait.max.ms of all three consumers (default 10; see Contenders.FetchWaitMs for why not librdkafka's 500).
 // End-to-end throughput against one Kafka, in N fresh processes one after the other (default 3). Each process warms up
 // every contender once, then runs 3 rounds, each round raw → Switchboard → Wolverine (interleaved, so noise on a shared
 // machine hits all three alike), and reports each contender's median. Contenders (Contenders.cs): a raw Confluent.Kafka
@@ -29,6 +30,7 @@ for (int i = 0; i < args.Length; i++)
         case "--child": child = true; break;
         case "--broker-pid": Cost.BrokerPid = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--only": only = args[++i]; break;
+        case "--fetch-wait-ms": Contenders.FetchWaitMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--check-wolverine": break;
         default: positional.Add(args[i]); break;
     }
@@ -145,6 +147,8 @@ static async Task<Measured> MeasureInChildAsync(string bootstrap, int messages, 
         start.ArgumentList.Add(arg);
     }
 
+    start.ArgumentList.Add("--fetch-wait-ms");
+    start.ArgumentList.Add(Contenders.FetchWaitMs.ToString(CultureInfo.InvariantCulture));
     if (Cost.BrokerPid is { } brokerPid)
     {
         start.ArgumentList.Add("--broker-pid");
@@ -206,7 +210,9 @@ static void WriteSection(string path, List<string> lines, string arguments, stri
     section.AppendLine("Each process warms up every contender, then runs 3 rounds of raw → Switchboard → Wolverine (interleaved) and reports");
     section.AppendLine("each contender's median (± half the spread of its 3 rounds). All three: acks=all, idempotent producer, linger 5 ms,");
     section.AppendLine("every send awaiting its delivery report (32 concurrent producers, 64 keys), a consumer group (cooperative-sticky)");
-    section.AppendLine("storing offsets once a record is handled and committing them in the background every second.");
+    section.AppendLine("storing offsets once a record is handled and committing them in the background every second, and");
+    section.AppendLine($"fetch.wait.max.ms {Contenders.FetchWaitMs} ms (the mock holds a fetch that finds nothing for the whole wait instead of answering");
+    section.AppendLine("when a record arrives, as a broker does; with librdkafka's 500 ms every round ended with a random idle tail of up to 0.5 s).");
     section.AppendLine("Details: [transports/kafka.md](transports/kafka.md#performance).");
     section.AppendLine();
     foreach (string line in lines)
