@@ -19,7 +19,6 @@ internal sealed partial class KafkaReceiver
     /// </summary>
     private void CommitBeforeLeaving(IConsumer<byte[]?, byte[]?> consumer)
     {
-        StoreWatermarks(consumer);
         lock (_gate)
         {
             foreach (PartitionState state in _partitions.Values)

@@ -46,11 +46,6 @@ internal sealed partial class KafkaReceiver
                     WaitForRoom(consumer, full);
                 }
 
-                if (_storeWanted)
-                {
-                    StoreWatermarks(consumer);
-                }
-
                 ConsumeResult<byte[]?, byte[]?>? record;
                 try
                 {
@@ -85,8 +80,6 @@ internal sealed partial class KafkaReceiver
         {
             try
             {
-                // What was settled last is stored before Close commits the stored offsets.
-                StoreWatermarks(consumer);
                 // Runs the revoke callback for every partition still owned (which commits a watermark only if CommitBeforeLeaving
                 // could not), then leaves the group.
                 consumer.Close();
@@ -147,40 +140,6 @@ internal sealed partial class KafkaReceiver
             {
                 // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
                 _full = state;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Stores (for librdkafka's background commit and <c>Close</c>) the watermark of every partition that moved since the
-    /// last call: settling a record only marks its partition, so the handlers' threads never call into the client, and the
-    /// settles of one turn of the poll loop cost one store per partition.
-    /// </summary>
-    private void StoreWatermarks(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        _storeWanted = false;
-        List<TopicPartitionOffset> watermarks = [];
-        lock (_gate)
-        {
-            foreach (PartitionState state in _partitions.Values)
-            {
-                if (state.StorePending && state.Watermark is { } watermark)
-                {
-                    state.StorePending = false;
-                    watermarks.Add(new TopicPartitionOffset(state.Partition, new Offset(watermark)));
-                }
-            }
-        }
-
-        foreach (TopicPartitionOffset watermark in watermarks)
-        {
-            try
-            {
-                consumer.StoreOffset(watermark);
-            }
-            catch (KafkaException)
-            {
-                // The partition was revoked meanwhile: its new owner starts from the last commit (at-least-once).
             }
         }
     }

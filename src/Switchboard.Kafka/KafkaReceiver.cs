@@ -26,7 +26,6 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
     private readonly CancellationTokenSource _stopping = new();
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private volatile bool _resumeWanted;
-    private volatile bool _storeWanted;
     private int _disposed;
 
     public KafkaReceiver(KafkaTransport transport, ReceiverOptions options, string topic)
@@ -258,10 +257,15 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
             _resumeWanted = true;
         }
 
-        // The poll thread stores the watermarks (StoreWatermarks: one call for every partition that moved, off the handlers'
-        // threads), and may be waiting for room in this partition (WaitForRoom).
-        state.StorePending = true;
-        _storeWanted = true;
+        // The poll thread may be waiting for room in this partition (WaitForRoom).
         Monitor.PulseAll(_gate);
+        try
+        {
+            _consumer!.StoreOffset(new TopicPartitionOffset(state.Partition, new Offset(next)));
+        }
+        catch (KafkaException)
+        {
+            // The partition was revoked meanwhile: its new owner starts from the last commit (at-least-once).
+        }
     }
 }

@@ -21,9 +21,6 @@ internal sealed class PartitionState(TopicPartition partition)
 
     public bool Paused { get; set; }
 
-    /// <summary>The watermark moved since the poll thread last stored it.</summary>
-    public bool StorePending { get; set; }
-
     /// <summary>The partition is being given up: nothing more is handed out.</summary>
     public bool Revoking { get; set; }
 
