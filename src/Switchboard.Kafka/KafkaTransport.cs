@@ -74,15 +74,6 @@ public sealed partial class KafkaTransport : ITransport
         return creating.IsCompletedSuccessfully ? new ValueTask(Produce(topic, message, cancellationToken)) : SendOnceCreatedAsync(creating, topic, message, cancellationToken);
     }
 
-    private async ValueTask SendOnceCreatedAsync(Task creating, string topic, TransportMessage message, CancellationToken cancellationToken)
-    {
-        await creating.ConfigureAwait(false);
-        await Produce(topic, message, cancellationToken).ConfigureAwait(false);
-    }
-
-    private Task Produce(string topic, TransportMessage message, CancellationToken cancellationToken)
-        => ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), KafkaWire.Bytes(message.Body), _headers.ToHeaders(message.Headers), cancellationToken);
-
     /// <inheritdoc />
     public async ValueTask<ITransportReceiver> CreateReceiverAsync(ReceiverOptions options, CancellationToken cancellationToken)
     {
@@ -173,48 +164,6 @@ public sealed partial class KafkaTransport : ITransport
     }
 
     internal static TimeSpan OperationTimeout => TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Produces one record; the task completes on its delivery report, and a failed delivery faults it with
-    /// <see cref="KafkaSendException"/>. <c>Produce</c> with a delivery handler rather than <c>ProduceAsync</c>: the same
-    /// report and the same hop of the continuation onto the thread pool, without the client's async state machine, its
-    /// <c>DeliveryResult</c> and a task of it per record.
-    /// </summary>
-    internal Task ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
-    {
-        Delivery delivery = new(this, topic);
-        try
-        {
-            _producer.Produce(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, delivery.Complete);
-        }
-        catch (ProduceException<byte[]?, byte[]?> ex)
-        {
-            return Task.FromException(NotConfirmed(topic, ex.Error, ex));
-        }
-
-        // Canceling stops the wait, not the record (it may still be written), as with ProduceAsync.
-        return cancellationToken.CanBeCanceled ? delivery.Task.WaitAsync(cancellationToken) : delivery.Task;
-    }
-
-    // The error's code and reason only: librdkafka's texts can name brokers, never credentials.
-    private static KafkaSendException NotConfirmed(string topic, Error error, Exception inner)
-        => new($"Kafka did not confirm the message to topic '{topic}': {error.Code} ({error.Reason}).", inner);
-
-    /// <summary>One record waiting for its delivery report (completed on the client's delivery-report thread; continuations run on the thread pool).</summary>
-    private sealed class Delivery(KafkaTransport transport, string topic) : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
-    {
-        public void Complete(DeliveryReport<byte[]?, byte[]?> report)
-        {
-            if (report.Error.IsError)
-            {
-                TrySetException(NotConfirmed(topic, report.Error, new ProduceException<byte[]?, byte[]?>(report.Error, report)));
-                return;
-            }
-
-            transport.Health.OnDelivered();
-            TrySetResult();
-        }
-    }
 
     /// <summary>Creates the topic unless it exists (once per topic and transport), when <see cref="KafkaTransportOptions.CreateTopics"/> is on.</summary>
     internal Task EnsureTopicAsync(string topic, CancellationToken cancellationToken)
