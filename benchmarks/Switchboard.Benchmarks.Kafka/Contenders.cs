@@ -15,10 +15,18 @@ namespace Switchboard.Benchmarks.Kafka;
 // sent and handled before the clock starts (the group has its partitions), then <count> records from <producers> tasks,
 // each awaiting its send's delivery report, keys "ord-0".."ord-63"; the clock stops when the last one is handled.
 // Producer settings for all three: acks=all, idempotent, linger 5 ms. Consumers: cooperative-sticky, session 6 s,
-// earliest, offsets stored as handled and committed by librdkafka's background commit every second.
+// earliest, fetch.wait.max.ms 10 (see FetchWaitMs), offsets stored as handled and committed by librdkafka's background
+// commit every second.
 public static class Contenders
 {
     public const int Keys = 64;
+
+    // fetch.wait.max.ms for all three consumers. librdkafka's mock broker holds a fetch that finds no new record for the
+    // whole fetch.wait.max.ms (500 ms by default) and does not answer early when a record arrives meanwhile, as a broker does
+    // (its Fetch handler says so). A consumer that has caught up then sees nothing for up to half a second: every round
+    // ended with a random 0-500 ms idle tail (on rounds of about 4 s), and the faster a consumer, the more often it caught up
+    // and waited. 10 ms keeps the mock close to a broker's behaviour; the same value goes to every contender (--fetch-wait-ms).
+    public static int FetchWaitMs { get; set; } = 10;
     private static readonly byte[] Body = Encoding.UTF8.GetBytes("{\"orderId\":\"ord-1\",\"amountCents\":1999}");
 
     // Where a round's time went: until the last send returned, and until the last record was handled (the measuring process
@@ -30,7 +38,7 @@ public static class Contenders
 
     // Raw Confluent.Kafka: ProduceAsync awaited per record; one consumer storing each offset as read (the "handler" is the
     // count), committed in the background every second.
-    public static async Task<double> RawAsync(string bootstrap, string topic, int count, int producers)
+    public static async Task<Cost> RawAsync(string bootstrap, string topic, int count, int producers)
     {
         using IProducer<string, byte[]> producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
         {
@@ -51,6 +59,7 @@ public static class Contenders
             SessionTimeoutMs = 6000,
             HeartbeatIntervalMs = 2000,
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            FetchWaitMaxMs = FetchWaitMs,
         }).SetLogHandler(static (_, _) => { }).Build();
         // The first record creates the topic (the mock broker creates topics on first use) before the consumer subscribes.
         await producer.ProduceAsync(topic, new Message<string, byte[]> { Key = "warm", Value = Body });
@@ -62,6 +71,7 @@ public static class Contenders
         }
 
         consumer.StoreOffset(first);
+        Cost.Meter meter = Cost.Start();
         Stopwatch clock = Stopwatch.StartNew();
         Task consuming = Task.Factory.StartNew(() =>
         {
@@ -86,15 +96,15 @@ public static class Contenders
         })));
         TimeSpan sent = clock.Elapsed;
         await consuming;
+        Cost cost = meter.Stop(count, clock.Elapsed);
         Detail("raw", sent, clock.Elapsed);
-        double rate = count / clock.Elapsed.TotalSeconds;
         consumer.Close();
-        return rate;
+        return cost;
     }
 
     // Switchboard: PublishAsync (the transport awaits the delivery report) with PartitionBy on the same keys; another bus
     // handles with ConsumerConcurrency 8 and commits the contiguous handled watermark.
-    public static async Task<double> SwitchboardAsync(string bootstrap, string prefix, int count, int producers)
+    public static async Task<Cost> SwitchboardAsync(string bootstrap, string prefix, int count, int producers)
     {
         int handled = -1; // the first record
         TaskCompletionSource warm = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -122,6 +132,7 @@ public static class Contenders
             .RouteToTransport<BenchOrder>("orders"));
         await sender.PublishAsync(new BenchOrder("warm", 1));
         await warm.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        Cost.Meter meter = Cost.Start();
         Stopwatch clock = Stopwatch.StartNew();
         int next = 0;
         await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
@@ -134,8 +145,9 @@ public static class Contenders
         })));
         TimeSpan sent = clock.Elapsed;
         await all.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        Cost cost = meter.Stop(count, clock.Elapsed);
         Detail("Switchboard", sent, clock.Elapsed);
-        return count / clock.Elapsed.TotalSeconds;
+        return cost;
     }
 
     private static KafkaTransportOptions Options(string bootstrap, string prefix) => new()
@@ -146,13 +158,14 @@ public static class Contenders
         CreateTopics = false,
         SessionTimeout = TimeSpan.FromSeconds(6),
         HeartbeatInterval = TimeSpan.FromSeconds(2),
+        Settings = { ["fetch.wait.max.ms"] = FetchWaitMs.ToString(CultureInfo.InvariantCulture) },
     };
 
     // WolverineFx.Kafka 6.62: PublishAsync to a Kafka topic endpoint sent inline (each call awaits the delivery report) with
     // the same key as Wolverine's partition key; a listener with Wolverine's defaults (buffered, offsets stored once handled
     // and flushed by librdkafka's background commit: CommitMode.StoreThenAutoFlush). No AutoProvision: the mock broker has
     // no CreateTopics API.
-    public static async Task<double> WolverineAsync(string bootstrap, string topic, int count, int producers)
+    public static async Task<Cost> WolverineAsync(string bootstrap, string topic, int count, int producers)
     {
         WolverineCounter.Reset(count + 1);
         using IHost host = await Host.CreateDefaultBuilder()
@@ -175,6 +188,7 @@ public static class Contenders
                         c.HeartbeatIntervalMs = 2000;
                         c.AutoCommitIntervalMs = 1000;
                         c.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+                        c.FetchWaitMaxMs = FetchWaitMs;
                     });
                 opts.PublishMessage<BenchOrder>().ToKafkaTopic(topic).SendInline();
                 opts.ListenToKafkaTopic(topic);
@@ -185,6 +199,7 @@ public static class Contenders
         {
             await bus.PublishAsync(new BenchOrder("warm", 1), new DeliveryOptions { PartitionKey = "warm" });
             await WolverineCounter.First.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            Cost.Meter meter = Cost.Start();
             Stopwatch clock = Stopwatch.StartNew();
             int next = 0;
             await Task.WhenAll(Enumerable.Range(0, producers).Select(_ => Task.Run(async () =>
@@ -198,8 +213,9 @@ public static class Contenders
             })));
             TimeSpan sent = clock.Elapsed;
             await WolverineCounter.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+            Cost cost = meter.Stop(count, clock.Elapsed);
             Detail("Wolverine", sent, clock.Elapsed);
-            return count / clock.Elapsed.TotalSeconds;
+            return cost;
         }
         finally
         {

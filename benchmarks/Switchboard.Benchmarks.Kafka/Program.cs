@@ -4,7 +4,10 @@ using System.Text;
 using Switchboard.Benchmarks.Kafka;
 
 // Usage: dotnet run -c Release --project benchmarks/Switchboard.Benchmarks.Kafka -- [bootstrap servers] [messages] [producers]
-//        [--processes N] [--docs docs/benchmarks.md] [--check-wolverine]
+//        [--processes N] [--docs docs/benchmarks.md] [--check-wolverine] [--broker-pid PID] [--only raw|switchboard|wolverine]
+// --broker-pid: the broker's process (e.g. $(cat .servers/kafka/broker.pid)), so that its CPU time per message is shown too.
+// --only (with --child): one contender only, for profiling it alone (perf record); no verdicts.
+// --fetch-wait-ms: fetch.wait.max.ms of all three consumers (default 10; see Contenders.FetchWaitMs for why not librdkafka's 500).
 // End-to-end throughput against one Kafka, in N fresh processes one after the other (default 3). Each process warms up
 // every contender once, then runs 3 rounds, each round raw → Switchboard → Wolverine (interleaved, so noise on a shared
 // machine hits all three alike), and reports each contender's median. Contenders (Contenders.cs): a raw Confluent.Kafka
@@ -17,6 +20,7 @@ List<string> positional = [];
 int processes = 3;
 string? docs = null;
 bool child = false;
+string? only = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -24,6 +28,9 @@ for (int i = 0; i < args.Length; i++)
         case "--processes": processes = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--docs": docs = args[++i]; break;
         case "--child": child = true; break;
+        case "--broker-pid": Cost.BrokerPid = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--only": only = args[++i]; break;
+        case "--fetch-wait-ms": Contenders.FetchWaitMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--check-wolverine": break;
         default: positional.Add(args[i]); break;
     }
@@ -43,19 +50,48 @@ if (args.Contains("--check-wolverine"))
 if (child)
 {
     int warmCount = Math.Min(2000, messages);
-    await Contenders.RawAsync(bootstrap, run + "warm-raw", warmCount, producers);
-    await Contenders.SwitchboardAsync(bootstrap, run + "warm-bus.", warmCount, producers);
-    await Contenders.WolverineAsync(bootstrap, run + "warm-wolverine", warmCount, producers);
-    List<double> raw = [], bus = [], wolverine = [];
-    for (int i = 0; i < 3; i++)
+    Func<string, int, Task<Cost>>[] contenders =
+    [
+        (name, n) => Contenders.RawAsync(bootstrap, name, n, producers),
+        (name, n) => Contenders.SwitchboardAsync(bootstrap, name + ".", n, producers),
+        (name, n) => Contenders.WolverineAsync(bootstrap, name, n, producers),
+    ];
+    string[] names = ["raw", "bus", "wolverine"];
+    int[] which = only switch
     {
-        raw.Add(await Contenders.RawAsync(bootstrap, $"{run}raw{i}", messages, producers));
-        bus.Add(await Contenders.SwitchboardAsync(bootstrap, $"{run}bus{i}.", messages, producers));
-        wolverine.Add(await Contenders.WolverineAsync(bootstrap, $"{run}wolverine{i}", messages, producers));
-        Console.WriteLine(FormattableString.Invariant($"round {i + 1}: raw {raw[i]:N0}/s, Switchboard {bus[i]:N0}/s, Wolverine {wolverine[i]:N0}/s (load {Load()})"));
+        null => [0, 1, 2],
+        "raw" => [0],
+        "switchboard" => [1],
+        "wolverine" => [2],
+        _ => throw new ArgumentException("--only takes raw, switchboard or wolverine"),
+    };
+    foreach (int c in which)
+    {
+        await contenders[c]($"{run}warm-{names[c]}", warmCount);
     }
 
-    Console.WriteLine(FormattableString.Invariant($"RESULT {Median(raw):0.0} {Median(bus):0.0} {Median(wolverine):0.0} {Spread(raw):0.0} {Spread(bus):0.0} {Spread(wolverine):0.0}"));
+    List<Cost>[] costs = [[], [], []];
+    for (int i = 0; i < 3; i++)
+    {
+        foreach (int c in which)
+        {
+            costs[c].Add(await contenders[c]($"{run}{names[c]}{i}", messages));
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"round {i + 1} (load {Load()}):"));
+        foreach (int c in which)
+        {
+            Console.WriteLine($"round   {names[c],-9} {costs[c][i]}");
+        }
+    }
+
+    if (only is null)
+    {
+        Console.WriteLine("RESULT " + string.Join(' ', costs.SelectMany(c => (double[])[
+            Median([.. c.Select(r => r.Rate)]), Spread([.. c.Select(r => r.Rate)]), Median([.. c.Select(r => r.ClientCpuUs)]), Median([.. c.Select(r => r.BrokerCpuUs)]), Median([.. c.Select(r => r.AllocatedBytes)])])
+            .Select(v => v.ToString("0.0", CultureInfo.InvariantCulture))));
+    }
+
     return 0;
 }
 
@@ -68,6 +104,7 @@ for (int p = 1; p <= processes; p++)
     Measured m = await MeasureInChildAsync(bootstrap, messages, producers);
     measured.Add(m);
     Console.WriteLine(FormattableString.Invariant($"process {p}: raw {m.Raw:N0}/s, Switchboard {m.Bus:N0}/s ({m.Bus / m.Raw:P0}), Wolverine {m.Wolverine:N0}/s (Switchboard {m.Bus / m.Wolverine:0.00} ×)"));
+    Console.WriteLine(FormattableString.Invariant($"  median CPU per message, client / broker: raw {m.Cpu[0]:0} / {m.Cpu[1]:0} µs, Switchboard {m.Cpu[2]:0} / {m.Cpu[3]:0} µs, Wolverine {m.Cpu[4]:0} / {m.Cpu[5]:0} µs; allocated per message: raw {m.Allocated[0]:0} B, Switchboard {m.Allocated[1]:0} B, Wolverine {m.Allocated[2]:0} B"));
 }
 
 string loadAfter = Load();
@@ -110,12 +147,20 @@ static async Task<Measured> MeasureInChildAsync(string bootstrap, int messages, 
         start.ArgumentList.Add(arg);
     }
 
+    start.ArgumentList.Add("--fetch-wait-ms");
+    start.ArgumentList.Add(Contenders.FetchWaitMs.ToString(CultureInfo.InvariantCulture));
+    if (Cost.BrokerPid is { } brokerPid)
+    {
+        start.ArgumentList.Add("--broker-pid");
+        start.ArgumentList.Add(brokerPid.ToString(CultureInfo.InvariantCulture));
+    }
+
     using Process process = Process.Start(start)!;
     StringBuilder output = new();
     while (await process.StandardOutput.ReadLineAsync() is { } line)
     {
         output.AppendLine(line);
-        if (line.StartsWith("round ", StringComparison.Ordinal))
+        if (line.StartsWith("round ", StringComparison.Ordinal) || line.StartsWith("detail ", StringComparison.Ordinal))
         {
             Console.WriteLine("  " + line);
         }
@@ -128,8 +173,9 @@ static async Task<Measured> MeasureInChildAsync(string bootstrap, int messages, 
         throw new InvalidOperationException($"the measuring process failed (exit code {process.ExitCode}): {output}");
     }
 
+    // Per contender (raw, Switchboard, Wolverine): median rate, spread of the rates, median client CPU, broker CPU and bytes allocated per message.
     double[] v = [.. result.Trim().Split(' ').Skip(1).Select(s => double.Parse(s, CultureInfo.InvariantCulture))];
-    return new Measured(v[0], v[1], v[2], v[3], v[4], v[5]);
+    return new Measured(v[0], v[5], v[10], v[1], v[6], v[11], [v[2], v[3], v[7], v[8], v[12], v[13]], [v[4], v[9], v[14]]);
 }
 
 static string Verdict(bool met) => met ? "met" : "**missed**";
@@ -164,7 +210,9 @@ static void WriteSection(string path, List<string> lines, string arguments, stri
     section.AppendLine("Each process warms up every contender, then runs 3 rounds of raw → Switchboard → Wolverine (interleaved) and reports");
     section.AppendLine("each contender's median (± half the spread of its 3 rounds). All three: acks=all, idempotent producer, linger 5 ms,");
     section.AppendLine("every send awaiting its delivery report (32 concurrent producers, 64 keys), a consumer group (cooperative-sticky)");
-    section.AppendLine("storing offsets once a record is handled and committing them in the background every second.");
+    section.AppendLine("storing offsets once a record is handled and committing them in the background every second, and");
+    section.AppendLine($"fetch.wait.max.ms {Contenders.FetchWaitMs} ms (the mock holds a fetch that finds nothing for the whole wait instead of answering");
+    section.AppendLine("when a record arrives, as a broker does; with librdkafka's 500 ms every round ended with a random idle tail of up to 0.5 s).");
     section.AppendLine("Details: [transports/kafka.md](transports/kafka.md#performance).");
     section.AppendLine();
     foreach (string line in lines)
@@ -184,4 +232,4 @@ static void WriteSection(string path, List<string> lines, string arguments, stri
     File.WriteAllText(path, text);
 }
 
-internal sealed record Measured(double Raw, double Bus, double Wolverine, double RawSpread, double BusSpread, double WolverineSpread);
+internal sealed record Measured(double Raw, double Bus, double Wolverine, double RawSpread, double BusSpread, double WolverineSpread, double[] Cpu, double[] Allocated);

@@ -7,8 +7,24 @@ internal sealed partial class KafkaReceiver
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// How long the poll thread waits for room in a full partition before it pauses the partition (less when
+    /// <c>max.poll.interval.ms</c> is short: at most a quarter of it). librdkafka drops what it has fetched ahead for a
+    /// partition that is paused and fetches it again after the resume: a fetch round trip, and the wait for the next fetch,
+    /// on every pause. Handlers a little behind (a burst, a GC pause) are absorbed by waiting instead, with everything
+    /// fetched kept in librdkafka's queue; only handlers that stay behind (long handlers) get the partition paused.
+    /// </summary>
+    private static readonly TimeSpan RoomWait = TimeSpan.FromMilliseconds(500);
+
     // Partitions assigned whose committed offsets are still to be read (poll thread only).
     private readonly List<TopicPartition> _unlooked = [];
+
+    // A partition that reached MaxInFlightPerPartition with the last record read: the poll thread waits for room before it
+    // reads on (poll thread only).
+    private PartitionState? _full;
+
+    /// <summary>Gets how many times a full partition was paused (read by tests: a partition whose handlers keep up is never paused).</summary>
+    internal int Pauses { get; private set; }
 
     private void Poll()
     {
@@ -22,6 +38,12 @@ internal sealed partial class KafkaReceiver
                 if (_resumeWanted)
                 {
                     ResumeDrained(consumer);
+                }
+
+                if (_full is { } full)
+                {
+                    _full = null;
+                    WaitForRoom(consumer, full);
                 }
 
                 ConsumeResult<byte[]?, byte[]?>? record;
@@ -100,11 +122,12 @@ internal sealed partial class KafkaReceiver
             {
                 if (state.Keys.TryGetValue(key, out Queue<KafkaReceived>? waiting))
                 {
-                    waiting.Enqueue(received); // an earlier record of this key is unsettled: wait behind it
+                    // An earlier record of this key is unsettled: wait behind it (the queue exists once a record waits).
+                    (waiting ??= state.Keys[key] = new Queue<KafkaReceived>()).Enqueue(received);
                 }
                 else
                 {
-                    state.Keys[key] = new Queue<KafkaReceived>();
+                    state.Keys[key] = null;
                     _ready.Writer.TryWrite(received);
                 }
             }
@@ -115,9 +138,37 @@ internal sealed partial class KafkaReceiver
 
             if (!state.Paused && state.Unsettled.Count >= Options.MaxInFlightPerPartition)
             {
-                // Enough of this partition is unsettled: stop fetching it, but keep polling (the member stays in its group).
-                consumer.Pause([state.Partition]);
-                state.Paused = true;
+                // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
+                _full = state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The last record read filled its partition (<see cref="KafkaTransportOptions.MaxInFlightPerPartition"/> unsettled):
+    /// waits until a record of it is settled, for at most <see cref="RoomWait"/>; if none is, pauses the partition and goes
+    /// on polling (the member stays in its group, and long handlers do not hold up the other partitions for longer).
+    /// </summary>
+    private void WaitForRoom(IConsumer<byte[]?, byte[]?> consumer, PartitionState state)
+    {
+        TimeSpan bound = Options.MaxPollInterval / 4 < RoomWait ? Options.MaxPollInterval / 4 : RoomWait;
+        long start = TimeProvider.System.GetTimestamp();
+        lock (_gate)
+        {
+            while (!state.Revoking && !_stopping.IsCancellationRequested && state.Unsettled.Count >= Options.MaxInFlightPerPartition)
+            {
+                TimeSpan left = bound - TimeProvider.System.GetElapsedTime(start);
+                if (left <= TimeSpan.Zero)
+                {
+                    // Stop fetching it, but keep polling; Advance asks for the resume once it has room again.
+                    consumer.Pause([state.Partition]);
+                    state.Paused = true;
+                    Pauses++;
+                    return;
+                }
+
+                // Settling a record pulses the gate; the slice bounds how late a stop is noticed.
+                Monitor.Wait(_gate, left < PollTimeout ? left : PollTimeout);
             }
         }
     }
@@ -281,44 +332,4 @@ internal sealed partial class KafkaReceiver
             Monitor.PulseAll(_gate);
         }
     }
-}
-
-/// <summary>What a receiver knows of one assigned partition. Guarded by the receiver's lock.</summary>
-internal sealed class PartitionState(TopicPartition partition)
-{
-    public TopicPartition Partition { get; } = partition;
-
-    /// <summary>Records read and not yet behind the watermark, in offset order.</summary>
-    public Queue<Tracked> Unsettled { get; } = new();
-
-    /// <summary>Keys with an unsettled record, each with the later records of that key waiting behind it.</summary>
-    public Dictionary<string, Queue<KafkaReceived>> Keys { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>The offset after the last contiguous settled record (what is committed), or null before the first.</summary>
-    public long? Watermark { get; set; }
-
-    /// <summary>Records handed to the bus and not yet settled or sent back for a retry.</summary>
-    public int InFlight { get; set; }
-
-    public bool Paused { get; set; }
-
-    /// <summary>The partition is being given up: nothing more is handed out.</summary>
-    public bool Revoking { get; set; }
-
-    /// <summary>The partition has gone: settling a record no longer stores an offset.</summary>
-    public bool Revoked { get; set; }
-
-    /// <summary>The last offset known to be committed for the group (read at assignment, or committed by this member), if any.</summary>
-    public TopicPartitionOffset? Committed { get; set; }
-
-    /// <summary>Records below this offset may have been in flight at the partition's previous owner.</summary>
-    public long PossiblyDeliveredBelow { get; set; } = -1;
-}
-
-/// <summary>One record read from a partition: its offset and whether it has been settled.</summary>
-internal sealed class Tracked(long offset)
-{
-    public long Offset { get; } = offset;
-
-    public bool Settled { get; set; }
 }

@@ -46,7 +46,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
     /// <summary>Joins the group and waits (a bounded time) for the first assignment, so that a caller's next send finds the member in place.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(_transport.ConsumerConfig(Group, _options.ConsumerName))
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(_transport.ConsumerConfig(Group, _options.ConsumerName, receiver: true))
             .SetErrorHandler((_, error) => _transport.Health.OnError(error))
             .SetLogHandler(static (_, _) => { })
             .SetPartitionsAssignedHandler((consumer, partitions) => OnAssigned(consumer, partitions))
@@ -226,7 +226,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
             return;
         }
 
-        if (waiting.TryDequeue(out KafkaReceived? next))
+        if (waiting is not null && waiting.TryDequeue(out KafkaReceived? next))
         {
             _ready.Writer.TryWrite(next);
         }
@@ -257,6 +257,8 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
             _resumeWanted = true;
         }
 
+        // The poll thread may be waiting for room in this partition (WaitForRoom).
+        Monitor.PulseAll(_gate);
         try
         {
             _consumer!.StoreOffset(new TopicPartitionOffset(state.Partition, new Offset(next)));

@@ -27,6 +27,8 @@ public sealed partial class KafkaTransport : ITransport
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly Lazy<IAdminClient> _admin;
     private readonly ConcurrentDictionary<string, Task> _topics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _topicNames = new(StringComparer.Ordinal);
+    private readonly KafkaHeaderWriter _headers = new();
     private int _disposed;
 
     /// <summary>Creates a transport; it connects in the background and reconnects by itself.</summary>
@@ -62,13 +64,14 @@ public sealed partial class KafkaTransport : ITransport
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <inheritdoc />
-    public async ValueTask SendAsync(TransportMessage message, CancellationToken cancellationToken)
+    public ValueTask SendAsync(TransportMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        string topic = KafkaWire.Topic(Options.TopicPrefix, message.Destination);
-        await EnsureTopicAsync(topic, cancellationToken).ConfigureAwait(false);
-        await ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), message.Body.ToArray(), KafkaWire.ToHeaders(message.Headers), cancellationToken).ConfigureAwait(false);
+        // The topic of a destination is named once (not concatenated per send).
+        string topic = _topicNames.GetOrAdd(message.Destination, static (destination, prefix) => KafkaWire.Topic(prefix, destination), Options.TopicPrefix);
+        Task creating = EnsureTopicAsync(topic, cancellationToken);
+        return creating.IsCompletedSuccessfully ? new ValueTask(Produce(topic, message, cancellationToken)) : SendOnceCreatedAsync(creating, topic, message, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -162,22 +165,6 @@ public sealed partial class KafkaTransport : ITransport
 
     internal static TimeSpan OperationTimeout => TimeSpan.FromSeconds(10);
 
-    /// <summary>Produces one record and completes on its delivery report; a failed delivery throws.</summary>
-    internal async Task<DeliveryResult<byte[]?, byte[]?>> ProduceAsync(string topic, byte[]? key, byte[] value, Headers headers, CancellationToken cancellationToken)
-    {
-        try
-        {
-            DeliveryResult<byte[]?, byte[]?> result = await _producer.ProduceAsync(topic, new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers }, cancellationToken).ConfigureAwait(false);
-            Health.OnDelivered();
-            return result;
-        }
-        catch (ProduceException<byte[]?, byte[]?> ex)
-        {
-            // The error's code and reason only: librdkafka's texts can name brokers, never credentials.
-            throw new KafkaSendException($"Kafka did not confirm the message to topic '{topic}': {ex.Error.Code} ({ex.Error.Reason}).", ex);
-        }
-    }
-
     /// <summary>Creates the topic unless it exists (once per topic and transport), when <see cref="KafkaTransportOptions.CreateTopics"/> is on.</summary>
     internal Task EnsureTopicAsync(string topic, CancellationToken cancellationToken)
     {
@@ -235,7 +222,8 @@ public sealed partial class KafkaTransport : ITransport
         return metadata.Brokers.Count;
     }
 
-    internal ConsumerConfig ConsumerConfig(string group, string clientSuffix)
+    /// <summary>The settings of a consumer of this transport; <paramref name="receiver"/>: a receiver's (it reads only the records' headers, key and value).</summary>
+    internal ConsumerConfig ConsumerConfig(string group, string clientSuffix, bool receiver = false)
     {
         ConsumerConfig config = new()
         {
@@ -259,6 +247,12 @@ public sealed partial class KafkaTransport : ITransport
             EnablePartitionEof = false,
             AllowAutoCreateTopics = !Options.CreateTopics,
         };
+        if (receiver)
+        {
+            // A receiver never reads a record's topic name (it knows it) or timestamp: Confluent.Kafka need not marshal them.
+            config.ConsumeResultFields = "headers";
+        }
+
         if (Options.FetchMaxBytes is { } fetchMax)
         {
             config.FetchMaxBytes = fetchMax;
@@ -293,6 +287,10 @@ public sealed partial class KafkaTransport : ITransport
             LingerMs = Options.Linger.TotalMilliseconds,
             // The record's key picks the partition (murmur2, as the Java client: other producers agree); no key spreads.
             Partitioner = Confluent.Kafka.Partitioner.Murmur2Random,
+            // A send needs only whether its record was written (the error is always reported). By default Confluent.Kafka
+            // copies every record's headers, timestamp and status back into managed memory on the one thread that completes
+            // all the sends' tasks; nothing here reads them.
+            DeliveryReportFields = "none",
         };
         if (Options.MaxRetries is { } retries)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using Switchboard.Transport;
@@ -65,11 +66,12 @@ internal static class KafkaWire
 
     public static Dictionary<string, string> FromHeaders(Headers? headers)
     {
-        Dictionary<string, string> result = new(StringComparer.Ordinal);
         if (headers is null)
         {
-            return result;
+            return new Dictionary<string, string>(StringComparer.Ordinal);
         }
+
+        Dictionary<string, string> result = new(headers.Count, StringComparer.Ordinal);
 
         foreach (IHeader header in headers)
         {
@@ -79,6 +81,12 @@ internal static class KafkaWire
 
         return result;
     }
+
+    /// <summary>The body as an array for the client: the body's own array when it is exactly that (the codec's bodies are), else a copy.</summary>
+    public static byte[] Bytes(ReadOnlyMemory<byte> body)
+        => MemoryMarshal.TryGetArray(body, out ArraySegment<byte> segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : body.ToArray();
 
     public static byte[]? Key(string? partitionKey) => partitionKey is null ? null : Encoding.UTF8.GetBytes(partitionKey);
 

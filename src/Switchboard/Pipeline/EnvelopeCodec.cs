@@ -18,13 +18,7 @@ internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerialize
     public TransportMessage Encode(object message, string destination, in MessageMetadata metadata, string? replyTo, TimeSpan? responseTtl, string? partitionKey)
     {
         Type type = message.GetType();
-        ArrayBufferWriter<byte> body = new(256);
-        serializer.Serialize(message, type, body);
-        if (body.WrittenCount > maxBytes)
-        {
-            throw new MessageTooLargeException(
-                $"{type.Name} is {body.WrittenCount} bytes serialized; the limit is {maxBytes} bytes (BusOptions.MaxMessageBytes). Send a reference to large data instead of the data.");
-        }
+        byte[] body = Serialize(message, type);
 
         string id = metadata.MessageId ?? MessageIds.New();
         // Sized for the seven standard headers and a few optional ones below: allocated once instead of growing twice.
@@ -85,10 +79,42 @@ internal sealed class EnvelopeCodec(MessageTypeRegistry types, IMessageSerialize
         {
             Destination = destination,
             Headers = headers,
-            Body = body.WrittenMemory,
+            Body = body,
             PartitionKey = partitionKey,
         };
     }
+
+    // The serializer writes into a buffer of this thread's, reused; the body is an exact copy of what was written. (A body
+    // that is a slice of a fresh 256-byte buffer cost a buffer per message, and transports that need an array copied it.)
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    private byte[] Serialize(object message, Type type)
+    {
+        ArrayBufferWriter<byte> buffer = t_buffer ?? new ArrayBufferWriter<byte>(256);
+        t_buffer = null; // taken: a serializer that encodes another message meanwhile gets a buffer of its own
+        try
+        {
+            serializer.Serialize(message, type, buffer);
+            if (buffer.WrittenCount > maxBytes)
+            {
+                throw new MessageTooLargeException(
+                    $"{type.Name} is {buffer.WrittenCount} bytes serialized; the limit is {maxBytes} bytes (BusOptions.MaxMessageBytes). Send a reference to large data instead of the data.");
+            }
+
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            if (buffer.Capacity <= MaxKeptBuffer)
+            {
+                t_buffer = buffer; // a large message's buffer is not kept by the thread
+            }
+        }
+    }
+
+    private const int MaxKeptBuffer = 16 * 1024;
 
     /// <summary>Reads a received message; on failure returns the reason to dead-letter it with.</summary>
     public bool TryDecode(TransportMessage received, int attempt, out Decoded decoded, out string? failure)

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Switchboard.Kafka;
+
+/// <summary>
+/// Turns an outgoing message's headers into Kafka record headers. The CloudEvents attributes whose value is the same on
+/// every message of one type (spec version, type, source, content type) are encoded to UTF-8 once per transport and their
+/// header objects shared by every record that carries them (Confluent.Kafka only reads a header's bytes, to copy them into
+/// librdkafka); the others (id, time, correlation, key, trace context) are encoded per message.
+/// </summary>
+internal sealed class KafkaHeaderWriter
+{
+    // The cached values come from the bus's type registry, its name and its serializer: few. A value past the bound (a
+    // header set by hand to ever-changing values, say) is encoded per message like any other.
+    private const int MaxCached = 1024;
+    private readonly ConcurrentDictionary<(string Name, string Value), Header> _constant = new();
+
+    public Headers ToHeaders(IReadOnlyDictionary<string, string> headers)
+    {
+        Headers result = [];
+        if (headers is Dictionary<string, string> dictionary)
+        {
+            // The codec's headers: enumerated without boxing the enumerator.
+            foreach (KeyValuePair<string, string> header in dictionary)
+            {
+                result.Add(ToHeader(header.Key, header.Value));
+            }
+        }
+        else
+        {
+            foreach ((string name, string value) in headers)
+            {
+                result.Add(ToHeader(name, value));
+            }
+        }
+
+        return result;
+    }
+
+    private Header ToHeader(string name, string value)
+        => IsConstantPerType(name) ? Constant(name, value) : new Header(name, Encoding.UTF8.GetBytes(value));
+
+    private static bool IsConstantPerType(string name)
+        => name is MessageHeaders.SpecVersion or MessageHeaders.MessageType or MessageHeaders.Source or MessageHeaders.ContentType;
+
+    private Header Constant(string name, string value)
+    {
+        if (_constant.TryGetValue((name, value), out Header? header))
+        {
+            return header;
+        }
+
+        header = new Header(name, Encoding.UTF8.GetBytes(value));
+        return _constant.Count < MaxCached ? _constant.GetOrAdd((name, value), header) : header;
+    }
+}
