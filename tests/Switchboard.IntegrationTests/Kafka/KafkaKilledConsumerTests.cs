@@ -62,7 +62,10 @@ public sealed class KafkaKilledConsumerTests
             do
             {
                 seen = lines.Count;
-                await Task.Delay(500); // quiet for half a second: everything it could handle is handled, commits had 5 intervals
+                // Quiet for two seconds: everything it could handle is handled, commits had their intervals. Longer than the
+                // receiver's wait for room in a full partition (at most 500 ms before it pauses the partition), during which
+                // the worker prints nothing and later records of other keys are still to come.
+                await Task.Delay(2000);
             }
             while (lines.Count != seen);
         }
