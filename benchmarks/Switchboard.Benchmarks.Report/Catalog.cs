@@ -13,6 +13,7 @@ internal sealed record Case(string Method, string Title, bool Throughput);
 internal static class Catalog
 {
     public static readonly Contender Switchboard = new("Switchboard", ["SwitchboardBenchmarks", "SwitchboardThroughputBenchmarks"], "#d62728");
+    public static readonly Contender SwitchboardNoStatistics = new("Switchboard, statistics off", ["SwitchboardNoStatisticsBenchmarks"], "#f7b6d2");
     public static readonly Contender SwitchboardGenerated = new("Switchboard, generated class handlers", ["SwitchboardGeneratedBenchmarks"], "#ff9896");
     public static readonly Contender MediatorInterface = new("Mediator 3 (IMediator)", ["MediatorInterfaceBenchmarks"], "#1f77b4");
     public static readonly Contender MediatorConcrete = new("Mediator 3 (concrete class)", ["MediatorConcreteBenchmarks"], "#aec7e8");
@@ -23,7 +24,7 @@ internal static class Catalog
     public static readonly Contender Direct = new("Direct call", ["DirectBenchmarks"], "#bcbd22");
 
     public static readonly Contender[] Contenders =
-        [Switchboard, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, WolverinePublish, Channel, Direct];
+        [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, WolverinePublish, Channel, Direct];
 
     public static readonly Case Publish1 = new("Publish1", "Publish, 1 sync handler", false);
     public static readonly Case Publish3 = new("Publish3", "Publish, 3 sync handlers", false);
@@ -38,7 +39,7 @@ internal static class Catalog
     /// <summary>Who is expected in each case: the dispatch cases compare the libraries, the throughput cases the channel.</summary>
     public static Contender[] ExpectedIn(Case c) => c.Throughput
         ? c == Stream ? [Switchboard, Channel] : [Switchboard, WolverinePublish, Channel]
-        : [Switchboard, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct];
+        : [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct];
 
     public static Contender? ContenderOf(string type)
         => Contenders.FirstOrDefault(c => c.Types.Contains(type)) ?? MiddlewareSection.Contenders.FirstOrDefault(c => c.Types.Contains(type));

@@ -8,9 +8,13 @@ public class SwitchboardBenchmarks
 {
     private IMessageBus bus = null!;
 
+    /// <summary>Whether the bus counts statistics (<see cref="BusOptions.EnableStatistics"/>; on by default, as a user gets it).</summary>
+    protected virtual bool Statistics => true;
+
     [GlobalSetup]
     public void Setup() => bus = MessageBus.Create(b =>
     {
+        b.Options.EnableStatistics = Statistics;
         b.Handle<Ping>(static _ => Work.Hit());
         b.Handle<Broadcast>(static _ => Work.Hit());
         b.Handle<Broadcast>(static _ => Work.Hit());
@@ -47,6 +51,15 @@ public class SwitchboardBenchmarks
             await bus.PublishAsync(Samples.AsyncPing);
         }
     }
+}
+
+/// <summary>
+/// The same bus with <see cref="BusOptions.EnableStatistics"/> off: no exact per-dispatch counts, so no thread-local read
+/// on the fast paths, which is what Mediator and the other peers do (they count nothing).
+/// </summary>
+public class SwitchboardNoStatisticsBenchmarks : SwitchboardBenchmarks
+{
+    protected override bool Statistics => false;
 }
 
 /// <summary>

@@ -26,7 +26,11 @@ internal sealed partial class SwitchboardBus
             if (route is { InProcessWithoutContext: true } && !Observed)
             {
                 // Counts the event and its handlers at once.
-                Counters.Local.CountPublish(route.Handlers.Length);
+                if (_statistics)
+                {
+                    Counters.Local.CountPublish(route.Handlers.Length);
+                }
+
                 HandlerInvoker[] handlers = route.FastHandlers;
                 if (handlers.Length != 1)
                 {
@@ -198,7 +202,11 @@ internal sealed partial class SwitchboardBus
         // What background workers run for every item: the same fast path as PublishAsync when it applies.
         if (mode == _runtime.Options.HandlerErrors && OnlyRegisteredHandlers(route))
         {
-            Counters.Local.CountPublish(route.Handlers.Length);
+            if (_statistics)
+            {
+                Counters.Local.CountPublish(route.Handlers.Length);
+            }
+
             return InvokeRegisteredHandlers(route, @event, cancellationToken);
         }
 

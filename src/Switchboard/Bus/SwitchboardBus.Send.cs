@@ -25,7 +25,11 @@ internal sealed partial class SwitchboardBus
             if (route?.LocalCommandHandler is { } handler && !Observed)
             {
                 // Counts the command and its handler's invocation at once.
-                Counters.Local.CountSend();
+                if (_statistics)
+                {
+                    Counters.Local.CountSend();
+                }
+
                 return InvokeWithoutContext(route, handler, command, cancellationToken);
             }
 
@@ -70,7 +74,11 @@ internal sealed partial class SwitchboardBus
             if (route?.LocalCommandHandler is { } handler && handler.ResultTypeHandle == RuntimeTypeHandle.ToIntPtr(typeof(TResult).TypeHandle) && !Observed)
             {
                 // Counts the request and its handler's invocation at once.
-                Counters.Local.CountRequest();
+                if (_statistics)
+                {
+                    Counters.Local.CountRequest();
+                }
+
                 return InvokeWithoutContext(route, Unsafe.As<ResultHandlerInvoker<TResult>>(handler), request, cancellationToken);
             }
 

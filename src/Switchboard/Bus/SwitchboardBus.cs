@@ -36,11 +36,15 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
     /// <summary>The same for send and request: the router's table while this is the root bus and running.</summary>
     private TypeMap<MessageRoute>? _sendRoutes;
 
+    /// <summary><see cref="BusOptions.EnableStatistics"/>, read once: the fast paths skip the thread-local count when off.</summary>
+    private readonly bool _statistics;
+
     public SwitchboardBus(BusRuntime runtime, SwitchboardBus? parent, string name)
     {
         _runtime = runtime;
         _parent = parent;
         Name = name;
+        _statistics = runtime.Options.EnableStatistics;
         if (parent is null)
         {
             // Scopes count their own statistics, so they never take the fast paths, which count on the shared routes.
@@ -64,6 +68,12 @@ internal sealed partial class SwitchboardBus : IMessageBus, IMessageDispatcher
         if (_parent is null)
         {
             transports[_runtime.Transport.Name] = _runtime.TransportCounters.Snapshot();
+        }
+
+        if (!_statistics)
+        {
+            // The slow paths still count (it costs them nothing measurable); the fast paths do not, so no count is whole.
+            return new BusStatistics { Transports = transports };
         }
 
         return _parent is null

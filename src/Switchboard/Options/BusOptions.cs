@@ -32,6 +32,15 @@ public sealed class BusOptions
     /// <value>The default value is <see langword="true"/> (spans are still only created while a listener is attached).</value>
     public bool EnableTracing { get; set; } = true;
 
+    /// <summary>
+    /// Whether the bus counts its in-process work for <see cref="IMessageBus.GetStatistics"/> (events, handler invocations,
+    /// handler errors, commands, requests, background publishes). The counts are exact under any number of threads, which
+    /// costs about two nanoseconds per dispatch (a thread-local read). Off, those counts stay 0 and the bus never reads
+    /// thread-local state on its fast paths; transport statistics, metrics and spans are unaffected.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool EnableStatistics { get; set; } = true;
+
     /// <summary>How many background publishes may wait in the queue before <c>PublishAsync</c> with <see cref="PublishOptions.Background"/> waits for room.</summary>
     /// <value>The default value is 10 000.</value>
     public int BackgroundQueueCapacity { get; set; } = 10_000;
