@@ -24,8 +24,9 @@ internal static class Targets
             Versus(r, Catalog.Publish3, Catalog.SwitchboardGenerated, Catalog.MediatorConcrete, 1.2, "Generated class handlers, publish to 3: ≤ 1.2 × Mediator's concrete class, 0 B"),
             Faster(r, Catalog.MassTransit, "Same cases vs MassTransit mediator: ≥ 20 × faster"),
             Faster(r, Catalog.Wolverine, "Same cases vs Wolverine `InvokeAsync`: ≥ 20 × faster"),
-            Throughput(r, Catalog.Stream, "`Stream<T>` delivery, 1 subscriber: ≥ 50 % of raw bounded `Channel<T>` throughput"),
-            Throughput(r, Catalog.Background, "Background publish: ≥ 50 % of raw `Channel<T>` throughput"),
+            // Issue 14: "Background publish ≥ 50 % of the raw channel; Stream<T> stays ≥ 100 %".
+            Throughput(r, Catalog.Stream, "`Stream<T>` delivery, 1 subscriber: ≥ 100 % of raw bounded `Channel<T>` throughput", 1.0),
+            Throughput(r, Catalog.Background, "Background publish: ≥ 50 % of raw `Channel<T>` throughput", 0.5),
         ];
         return checks;
     }
@@ -75,7 +76,7 @@ internal static class Targets
         return new TargetCheck(target, string.Join("; ", parts), met);
     }
 
-    private static TargetCheck Throughput(Results r, Case c, string target)
+    private static TargetCheck Throughput(Results r, Case c, string target, double minimumShare)
     {
         Measurement? sb = r.Find(c, Catalog.Switchboard);
         Measurement? channel = r.Find(c, Catalog.Channel);
@@ -85,6 +86,6 @@ internal static class Targets
         }
 
         double share = channel.MeanNs / sb.MeanNs;
-        return new TargetCheck(target, $"{share:P0} ({Format.Rate(sb.MeanNs)} vs {Format.Rate(channel.MeanNs)})", share >= 0.5);
+        return new TargetCheck(target, $"{share:P0} ({Format.Rate(sb.MeanNs)} vs {Format.Rate(channel.MeanNs)})", share >= minimumShare);
     }
 }

@@ -71,7 +71,6 @@ public class SwitchboardThroughputBenchmarks
 {
     private static readonly PublishOptions InBackground = new() { Background = true };
 
-    private readonly CancellationTokenSource stop = new();
     private IMessageBus bus = null!;
     private EventStream<Tick>? stream;
     private Task reader = Task.CompletedTask;
@@ -82,18 +81,13 @@ public class SwitchboardThroughputBenchmarks
         bus = MessageBus.Create(_ => { });
         stream = bus.Stream<Tick>(new StreamOptions { Capacity = Samples.Capacity, FullMode = BoundedChannelFullMode.Wait });
         EventStream<Tick> subscribed = stream;
-        CancellationToken token = stop.Token;
+        // The same reader as the raw channel's (ChannelBenchmarks.SetupStream): await foreach without a token, ended in
+        // Cleanup by completing the buffer (here: disposing the stream), so both cases do the same work.
         reader = Task.Run(async () =>
         {
-            try
+            await foreach (Tick tick in subscribed)
             {
-                await foreach (Tick tick in subscribed.WithCancellation(token))
-                {
-                    Work.HitShared();
-                }
-            }
-            catch (OperationCanceledException)
-            {
+                Work.HitShared();
             }
         });
     }
@@ -109,9 +103,9 @@ public class SwitchboardThroughputBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        stop.Cancel();
-        reader.GetAwaiter().GetResult();
+        // As the raw channel's cleanup: complete the buffer, then wait for the reader to finish.
         stream?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        reader.GetAwaiter().GetResult();
         bus.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 

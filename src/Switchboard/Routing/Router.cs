@@ -12,6 +12,14 @@ internal sealed class Router
 {
     private readonly TypeMap<MessageRoute> _routes;
     private readonly ConcurrentDictionary<Type, MessageRoute> _lateRoutes = new();
+
+    /// <summary>
+    /// The late routes again, keyed by type handle like <see cref="_routes"/>: a message type without registered handlers
+    /// (a stream's or a runtime subscription's event) is looked up here on every publish, without hashing a
+    /// <see cref="Type"/>. Replaced as a whole when a route is added (rare); at most <see cref="LateTableLimit"/> routes.
+    /// </summary>
+    private TypeMap<MessageRoute>? _lateTable;
+    private readonly Lock _lateGate = new();
     private readonly HandlerInvoker[] _registrations;
     private readonly MessageTypeRegistry _types;
     private readonly KeyValuePair<Type, string?>[] _transportRoutes;
@@ -52,15 +60,34 @@ internal sealed class Router
     public IEnumerable<MessageRoute> Routes => _routes.Values.Concat(_lateRoutes.Values);
 
     public MessageRoute GetRoute(Type messageType)
-        => _routes.Find(messageType.TypeHandle.Value) ?? GetLateRoute(messageType);
+        => _routes.Find(messageType.TypeHandle.Value) ?? Volatile.Read(ref _lateTable)?.Find(messageType.TypeHandle.Value) ?? GetLateRoute(messageType);
 
     /// <summary>The route of a message's runtime type; the hot path of every publish, send and request.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public MessageRoute GetRoute(object message)
-        => _routes.Find(ObjectHeader.TypeHandle(message)) ?? GetLateRoute(message.GetType());
+        => _routes.Find(ObjectHeader.TypeHandle(message)) ?? Volatile.Read(ref _lateTable)?.Find(ObjectHeader.TypeHandle(message)) ?? GetLateRoute(message.GetType());
+
+    /// <summary>How many late routes <see cref="_lateTable"/> holds at most; types beyond it are found in the dictionary.</summary>
+    private const int LateTableLimit = 256;
 
     private MessageRoute GetLateRoute(Type messageType)
-        => _lateRoutes.GetOrAdd(messageType, static (type, router) => router.Compute(type), this);
+    {
+        MessageRoute route = _lateRoutes.GetOrAdd(messageType, static (type, router) => router.Compute(type), this);
+        if (_lateRoutes.Count <= LateTableLimit)
+        {
+            lock (_lateGate)
+            {
+                TypeMap<MessageRoute>? table = _lateTable;
+                if (table?.Find(messageType.TypeHandle.Value) is null && _lateRoutes.Count <= LateTableLimit)
+                {
+                    // A snapshot of the dictionary holds every route added so far, this one included.
+                    Volatile.Write(ref _lateTable, new TypeMap<MessageRoute>([.. _lateRoutes]));
+                }
+            }
+        }
+
+        return route;
+    }
 
     private MessageRoute Compute(Type type)
     {

@@ -69,6 +69,9 @@ namespace Switchboard
             return WaitForRoomAsync(item, cancellationToken);
         }
 
+        // Pooled: a publisher that outruns its reader waits here once per buffer-full, and a box per wait is garbage the
+        // raw channel does not make.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         private async ValueTask WaitForRoomAsync(T item, CancellationToken cancellationToken)
         {
             try
@@ -92,19 +95,38 @@ namespace Switchboard
 
         private async IAsyncEnumerator<T> EnumerateAsync(CancellationToken cancellationToken)
         {
+            // The caller's token is registered once for the whole enumeration, and the waits for events take none: a wait
+            // with a cancellable token costs the channel a new waiter and a registration every time the reader catches up,
+            // a wait without one reuses the channel's single waiter. Cancelling ends the stream as leaving the loop would
+            // (Complete), which wakes a waiting reader; the checks below turn that into the caller's cancellation.
+            CancellationTokenRegistration registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.UnsafeRegister(static state => ((EventStream<T>)state!).Complete(), this)
+                : default;
             try
             {
                 ChannelReader<T> reader = _channel.Reader;
-                while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
+                    // Checked before each wait, as a wait with the token would: the events already taken have been
+                    // yielded, the ones still buffered are not once the enumeration is cancelled.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (!await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
                     while (reader.TryRead(out T? item))
                     {
                         yield return item;
                     }
                 }
+
+                // Completed by the cancellation rather than by the bus or DisposeAsync: still the caller's cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
             }
             finally
             {
+                registration.Dispose();
                 Complete();
             }
         }
