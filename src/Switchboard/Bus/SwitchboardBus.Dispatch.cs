@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Switchboard.Dispatch;
+using Switchboard.Observability;
 using Switchboard.Pipeline;
 using Switchboard.Routing;
 
@@ -173,7 +174,7 @@ internal sealed partial class SwitchboardBus
     /// Fans a message out to its route's handlers and the runtime subscribers. The fast path (no context, no listener, all
     /// handlers completing synchronously) runs without allocating; anything else continues in <see cref="DispatchFullAsync"/>.
     /// </summary>
-    internal ValueTask DispatchAsync(MessageRoute route, object message, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken)
+    internal ValueTask DispatchAsync(MessageRoute route, object message, in MessageMetadata metadata, bool hasMetadata, HandlerErrorMode mode, CancellationToken cancellationToken, StatisticsCounters.Slot? slot = null)
     {
         SubscriptionTable.Snapshot subscriptions = _subscriptions.Current;
         SubscriptionTable.Matched dynamic = subscriptions.IsEmpty ? SubscriptionTable.Matched.None : route.Subscribers(subscriptions);
@@ -197,14 +198,14 @@ internal sealed partial class SwitchboardBus
             ValueTask pending = handler.InvokeAsync(message, null, cancellationToken);
             if (!pending.IsCompletedSuccessfully)
             {
-                Counters.Local.HandlersInvoked += invoked;
+                (slot ?? Counters.Local).HandlersInvoked += invoked;
                 return ContinueWithoutContextAsync(route, extra, message, i, i, pending, mode, counted: false, cancellationToken);
             }
 
             invoked++;
         }
 
-        Counters.Local.HandlersInvoked += invoked;
+        (slot ?? Counters.Local).HandlersInvoked += invoked;
         return default;
     }
 

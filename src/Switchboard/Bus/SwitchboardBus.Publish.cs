@@ -87,6 +87,12 @@ internal sealed partial class SwitchboardBus
             return InvokePipeline(slot, route, route.PipelineHandler!, @event, _runtime.Options.HandlerErrors, cancellationToken);
         }
 
+        if (route.Outgoing is null && route.Destination is null)
+        {
+            // In process (runtime subscribers, streams): the slot at hand counts the handlers too, one thread-local read.
+            return DispatchAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken, slot);
+        }
+
         return PublishRoutedAsync(route, @event, default, hasMetadata: false, _runtime.Options.HandlerErrors, cancellationToken);
     }
 
