@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Switchboard.Transport;
 
 namespace Switchboard.Kafka;
 
@@ -105,8 +106,8 @@ internal sealed partial class KafkaReceiver
 
             Tracked tracked = new(record.Offset.Value);
             state.Unsettled.Enqueue(tracked);
-            Dictionary<string, string> headers = KafkaWire.FromHeaders(record.Message.Headers);
-            if (headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
+            TransportMessage message = KafkaWire.ToMessage(_options.Destination, record);
+            if (message.Headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
             {
                 // A dead letter replayed for another group: not ours to handle; counted as handled.
                 tracked.Settled = true;
@@ -117,7 +118,7 @@ internal sealed partial class KafkaReceiver
             // Kafka keeps no delivery count: a record the previous owner of the partition may have had in flight (up to
             // MaxInFlightPerPartition past the committed offset) counts as a second delivery.
             int deliveryCount = tracked.Offset < state.PossiblyDeliveredBelow ? 2 : 1;
-            KafkaReceived received = new(this, state, tracked, KafkaWire.ToMessage(_options.Destination, record, headers), deliveryCount);
+            KafkaReceived received = new(this, state, tracked, message, deliveryCount);
             if (received.Message.PartitionKey is { } key)
             {
                 if (state.Keys.TryGetValue(key, out Queue<KafkaReceived>? waiting))

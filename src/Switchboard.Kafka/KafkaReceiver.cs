@@ -154,7 +154,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
         {
             try
             {
-                Headers headers = KafkaWire.ToHeaders(received.Message.Headers);
+                Headers headers = _transport.HeaderWriter.ToHeaders(received.Message.Headers, received.Message.PartitionKey);
                 headers.Add(KafkaWire.DeadLetterReason, Utf8(reason.Reason));
                 headers.Add(KafkaWire.DeadLetterExceptionType, Utf8(reason.ExceptionType ?? string.Empty));
                 headers.Add(KafkaWire.DeadLetterExceptionDetails, Utf8(reason.ExceptionDetails ?? string.Empty));
