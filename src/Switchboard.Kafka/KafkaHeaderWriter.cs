@@ -52,7 +52,8 @@ internal sealed class KafkaHeaderWriter
     private Header ToHeader(string name, string value)
         => IsConstantPerType(name) ? Constant(name, value) : new Header(name, Encoding.UTF8.GetBytes(value));
 
-    private static bool IsConstantPerType(string name)
+    /// <summary>Whether a header's value is the same on every message of one type (the CloudEvents spec version, type, source and content type).</summary>
+    public static bool IsConstantPerType(string name)
         => name is MessageHeaders.SpecVersion or MessageHeaders.MessageType or MessageHeaders.Source or MessageHeaders.ContentType;
 
     private Header Constant(string name, string value)

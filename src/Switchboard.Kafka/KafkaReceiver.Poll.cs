@@ -20,6 +20,9 @@ internal sealed partial class KafkaReceiver
     // Partitions assigned whose committed offsets are still to be read (poll thread only).
     private readonly List<TopicPartition> _unlooked = [];
 
+    // The header values decoded once (poll thread only).
+    private readonly KafkaHeaderValues _headerValues = new();
+
     // A partition that reached MaxInFlightPerPartition with the last record read: the poll thread waits for room before it
     // reads on (poll thread only).
     private PartitionState? _full;
@@ -106,7 +109,7 @@ internal sealed partial class KafkaReceiver
 
             Tracked tracked = new(record.Offset.Value);
             state.Unsettled.Enqueue(tracked);
-            TransportMessage message = KafkaWire.ToMessage(_options.Destination, record);
+            TransportMessage message = KafkaWire.ToMessage(_options.Destination, record, _headerValues);
             if (message.Headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
             {
                 // A dead letter replayed for another group: not ours to handle; counted as handled.

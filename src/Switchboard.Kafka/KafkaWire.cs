@@ -71,7 +71,10 @@ internal static class KafkaWire
     /// (<see cref="IsDerivable"/>): <c>ce-correlationid</c> = <c>ce-id</c> and <c>ce-partitionkey</c> = the record's key,
     /// each only when the record does not carry it. A record written with both (by an older Switchboard) reads the same.
     /// </summary>
-    public static Dictionary<string, string> FromHeaders(Headers? headers, string? key)
+    /// <param name="headers">The record's headers.</param>
+    /// <param name="key">The record's key.</param>
+    /// <param name="values">The reader's decoded constant values, when it reads on one thread; null decodes every value.</param>
+    public static Dictionary<string, string> FromHeaders(Headers? headers, string? key, KafkaHeaderValues? values = null)
     {
         int count = headers?.Count ?? 0;
         Dictionary<string, string> result = new(count + 2, StringComparer.Ordinal);
@@ -80,7 +83,12 @@ internal static class KafkaWire
         {
             IHeader header = headers![i];
             string name = header.Key;
-            string value = header.GetValueBytes() is { } bytes ? Encoding.UTF8.GetString(bytes) : string.Empty;
+            string value = header.GetValueBytes() switch
+            {
+                null => string.Empty,
+                { } bytes when values is not null => values.Decode(name, bytes),
+                { } bytes => Encoding.UTF8.GetString(bytes),
+            };
             // The last value of a repeated header wins, as Kafka's own header lookups do.
             result[name] = value;
             if (name == MessageHeaders.MessageId)
@@ -120,13 +128,13 @@ internal static class KafkaWire
     public static string? Key(byte[]? key) => key is null ? null : Encoding.UTF8.GetString(key);
 
     /// <summary>A record as the bus's message: its key as the partition key, its headers with the derivable ones restored.</summary>
-    public static TransportMessage ToMessage(string destination, ConsumeResult<byte[]?, byte[]?> record)
+    public static TransportMessage ToMessage(string destination, ConsumeResult<byte[]?, byte[]?> record, KafkaHeaderValues? values = null)
     {
         string? key = Key(record.Message.Key);
         return new TransportMessage
         {
             Destination = destination,
-            Headers = FromHeaders(record.Message.Headers, key),
+            Headers = FromHeaders(record.Message.Headers, key, values),
             Body = record.Message.Value ?? [],
             PartitionKey = key,
         };

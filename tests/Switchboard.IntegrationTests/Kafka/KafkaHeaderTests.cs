@@ -142,6 +142,23 @@ public sealed class KafkaHeaderTests : IAsyncLifetime
         await replayed.AckAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public void HeaderValues_ReuseTheStringOfAConstantValue_AndDecodeEveryOtherValue()
+    {
+        KafkaHeaderValues values = new();
+        string first = values.Decode(MessageHeaders.MessageType, "kf-payment"u8.ToArray());
+        string again = values.Decode(MessageHeaders.MessageType, "kf-payment"u8.ToArray());
+        string other = values.Decode(MessageHeaders.MessageType, "kf-refund"u8.ToArray());
+        string sameBytesOtherName = values.Decode(MessageHeaders.Source, "kf-payment"u8.ToArray());
+
+        Assert.Equal("kf-payment", first);
+        Assert.Same(first, again);
+        Assert.Equal("kf-refund", other);
+        Assert.Equal("kf-payment", sameBytesOtherName);
+        Assert.Same(sameBytesOtherName, values.Decode(MessageHeaders.Source, "kf-payment"u8.ToArray()));
+        Assert.NotSame(values.Decode(MessageHeaders.MessageId, "m-1"u8.ToArray()), values.Decode(MessageHeaders.MessageId, "m-1"u8.ToArray()));
+    }
+
     /// <summary>The headers the codec writes, in its order.</summary>
     private static List<KeyValuePair<string, string>> Envelope(string id, string? correlationId, string? partitionKey)
     {
