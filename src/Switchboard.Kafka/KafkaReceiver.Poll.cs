@@ -17,6 +17,17 @@ internal sealed partial class KafkaReceiver
     /// </summary>
     private static readonly TimeSpan RoomWait = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How often at most the poll thread gives the moved watermarks to librdkafka's offset store. A store is a call into
+    /// the client that marshals a partition list both ways (a few allocations and microseconds) per partition; once per settled
+    /// record it cost as much as the record's own bookkeeping. What is committed is the same: librdkafka commits the stored offsets
+    /// every <see cref="KafkaTransportOptions.CommitInterval"/>, and revoke and stop commit the watermarks themselves.
+    /// </summary>
+    private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(10);
+
+    // When the poll thread last stored watermarks (poll thread only).
+    private long _lastStore;
+
     // Partitions assigned whose committed offsets are still to be read (poll thread only).
     private readonly List<TopicPartition> _unlooked = [];
 
@@ -48,6 +59,11 @@ internal sealed partial class KafkaReceiver
                 {
                     _full = null;
                     WaitForRoom(consumer, full);
+                }
+
+                if (_storeWanted && TimeProvider.System.GetElapsedTime(_lastStore) >= StoreInterval)
+                {
+                    StoreWatermarks(consumer);
                 }
 
                 ConsumeResult<byte[]?, byte[]?>? record;
@@ -144,6 +160,40 @@ internal sealed partial class KafkaReceiver
             {
                 // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
                 _full = state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores (for librdkafka's background commit) the watermark of every partition that moved since the last store. Only
+    /// ever a handled watermark, so a commit of the stored offsets never passes a record whose handlers did not run.
+    /// </summary>
+    private void StoreWatermarks(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _storeWanted = false; // before reading the watermarks: a settle after this asks again
+        _lastStore = TimeProvider.System.GetTimestamp();
+        List<TopicPartitionOffset> watermarks = [];
+        lock (_gate)
+        {
+            foreach (PartitionState state in _partitions.Values)
+            {
+                if (!state.Revoking && state.Watermark is { } watermark && watermark != state.Stored)
+                {
+                    state.Stored = watermark;
+                    watermarks.Add(new TopicPartitionOffset(state.Partition, new Offset(watermark)));
+                }
+            }
+        }
+
+        foreach (TopicPartitionOffset watermark in watermarks)
+        {
+            try
+            {
+                consumer.StoreOffset(watermark);
+            }
+            catch (KafkaException)
+            {
+                // The partition went meanwhile: its new owner starts from the last commit (at-least-once).
             }
         }
     }
