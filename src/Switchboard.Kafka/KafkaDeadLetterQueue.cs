@@ -66,15 +66,16 @@ internal sealed class KafkaDeadLetterQueue(KafkaTransport transport, string dest
     /// <summary>Sends the original back to the destination's topic (same key, so the same partition) for this group only, confirmed; then marks the entry settled.</summary>
     private async Task ReplayAsync(Entry entry, CancellationToken cancellationToken)
     {
-        Headers headers = [];
+        Dictionary<string, string> original = new(StringComparer.Ordinal);
         foreach ((string key, string value) in entry.Message.Message.Headers)
         {
             if (!key.StartsWith("sb-dlq-", StringComparison.Ordinal) && key != KafkaWire.ReplayFor)
             {
-                headers.Add(key, Encoding.UTF8.GetBytes(value));
+                original[key] = value;
             }
         }
 
+        Headers headers = transport.HeaderWriter.ToHeaders(original, entry.Message.Message.PartitionKey);
         headers.Add(KafkaWire.ReplayFor, Encoding.UTF8.GetBytes(group));
         await transport.ProduceAsync(KafkaWire.Topic(transport.Options.TopicPrefix, destination), entry.Key, entry.Message.Message.Body.ToArray(), headers, cancellationToken).ConfigureAwait(false);
         await SettleAsync(entry, "replayed", cancellationToken).ConfigureAwait(false);
@@ -151,7 +152,8 @@ internal sealed class KafkaDeadLetterQueue(KafkaTransport transport, string dest
 
     private void Read(ConsumeResult<byte[]?, byte[]?> record, Dictionary<string, Entry> entries, HashSet<string> settled)
     {
-        Dictionary<string, string> headers = KafkaWire.FromHeaders(record.Message.Headers);
+        TransportMessage message = KafkaWire.ToMessage(destination, record);
+        IReadOnlyDictionary<string, string> headers = message.Headers;
         if (headers.TryGetValue(KafkaWire.DeadLetterSettles, out string? settles))
         {
             settled.Add(settles);
@@ -163,7 +165,7 @@ internal sealed class KafkaDeadLetterQueue(KafkaTransport transport, string dest
         entries[id] = new Entry(record.Message.Key, new DeadLetterMessage
         {
             Id = id,
-            Message = KafkaWire.ToMessage(destination, record, headers),
+            Message = message,
             Reason = new DeadLetterReason(
                 headers.GetValueOrDefault(KafkaWire.DeadLetterReason) ?? "Dead-lettered (no reason recorded).",
                 NullIfEmpty(headers.GetValueOrDefault(KafkaWire.DeadLetterExceptionType)),

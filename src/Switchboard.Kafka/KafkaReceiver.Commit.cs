@@ -19,6 +19,8 @@ internal sealed partial class KafkaReceiver
     /// </summary>
     private void CommitBeforeLeaving(IConsumer<byte[]?, byte[]?> consumer)
     {
+        // The store too (not only the commit below): Close may commit the stored offsets, which must not lag behind.
+        StoreWatermarks(consumer);
         lock (_gate)
         {
             foreach (PartitionState state in _partitions.Values)

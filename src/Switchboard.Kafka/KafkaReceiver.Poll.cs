@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Switchboard.Transport;
 
 namespace Switchboard.Kafka;
 
@@ -16,8 +17,22 @@ internal sealed partial class KafkaReceiver
     /// </summary>
     private static readonly TimeSpan RoomWait = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How often at most the poll thread gives the moved watermarks to librdkafka's offset store. A store is a call into
+    /// the client that marshals a partition list both ways (a few allocations and microseconds) per partition; once per settled
+    /// record it cost as much as the record's own bookkeeping. What is committed is the same: librdkafka commits the stored offsets
+    /// every <see cref="KafkaTransportOptions.CommitInterval"/>, and revoke and stop commit the watermarks themselves.
+    /// </summary>
+    private static readonly TimeSpan StoreInterval = TimeSpan.FromMilliseconds(10);
+
+    // When the poll thread last stored watermarks (poll thread only).
+    private long _lastStore;
+
     // Partitions assigned whose committed offsets are still to be read (poll thread only).
     private readonly List<TopicPartition> _unlooked = [];
+
+    // The header values decoded once (poll thread only).
+    private readonly KafkaHeaderValues _headerValues = new();
 
     // A partition that reached MaxInFlightPerPartition with the last record read: the poll thread waits for room before it
     // reads on (poll thread only).
@@ -44,6 +59,11 @@ internal sealed partial class KafkaReceiver
                 {
                     _full = null;
                     WaitForRoom(consumer, full);
+                }
+
+                if (_storeWanted && TimeProvider.System.GetElapsedTime(_lastStore) >= StoreInterval)
+                {
+                    StoreWatermarks(consumer);
                 }
 
                 ConsumeResult<byte[]?, byte[]?>? record;
@@ -105,8 +125,8 @@ internal sealed partial class KafkaReceiver
 
             Tracked tracked = new(record.Offset.Value);
             state.Unsettled.Enqueue(tracked);
-            Dictionary<string, string> headers = KafkaWire.FromHeaders(record.Message.Headers);
-            if (headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
+            TransportMessage message = KafkaWire.ToMessage(_options.Destination, record, _headerValues);
+            if (message.Headers.TryGetValue(KafkaWire.ReplayFor, out string? replayFor) && !string.Equals(replayFor, Group, StringComparison.Ordinal))
             {
                 // A dead letter replayed for another group: not ours to handle; counted as handled.
                 tracked.Settled = true;
@@ -117,7 +137,7 @@ internal sealed partial class KafkaReceiver
             // Kafka keeps no delivery count: a record the previous owner of the partition may have had in flight (up to
             // MaxInFlightPerPartition past the committed offset) counts as a second delivery.
             int deliveryCount = tracked.Offset < state.PossiblyDeliveredBelow ? 2 : 1;
-            KafkaReceived received = new(this, state, tracked, KafkaWire.ToMessage(_options.Destination, record, headers), deliveryCount);
+            KafkaReceived received = new(this, state, tracked, message, deliveryCount);
             if (received.Message.PartitionKey is { } key)
             {
                 if (state.Keys.TryGetValue(key, out Queue<KafkaReceived>? waiting))
@@ -140,6 +160,40 @@ internal sealed partial class KafkaReceiver
             {
                 // Enough of this partition is unsettled: wait for room before reading on (WaitForRoom), pause if none comes.
                 _full = state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores (for librdkafka's background commit) the watermark of every partition that moved since the last store. Only
+    /// ever a handled watermark, so a commit of the stored offsets never passes a record whose handlers did not run.
+    /// </summary>
+    private void StoreWatermarks(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _storeWanted = false; // before reading the watermarks: a settle after this asks again
+        _lastStore = TimeProvider.System.GetTimestamp();
+        List<TopicPartitionOffset> watermarks = [];
+        lock (_gate)
+        {
+            foreach (PartitionState state in _partitions.Values)
+            {
+                if (!state.Revoking && state.Watermark is { } watermark && watermark != state.Stored)
+                {
+                    state.Stored = watermark;
+                    watermarks.Add(new TopicPartitionOffset(state.Partition, new Offset(watermark)));
+                }
+            }
+        }
+
+        foreach (TopicPartitionOffset watermark in watermarks)
+        {
+            try
+            {
+                consumer.StoreOffset(watermark);
+            }
+            catch (KafkaException)
+            {
+                // The partition went meanwhile: its new owner starts from the last commit (at-least-once).
             }
         }
     }

@@ -26,6 +26,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
     private readonly CancellationTokenSource _stopping = new();
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private volatile bool _resumeWanted;
+    private volatile bool _storeWanted;
     private int _disposed;
 
     public KafkaReceiver(KafkaTransport transport, ReceiverOptions options, string topic)
@@ -154,7 +155,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
         {
             try
             {
-                Headers headers = KafkaWire.ToHeaders(received.Message.Headers);
+                Headers headers = _transport.HeaderWriter.ToHeaders(received.Message.Headers, received.Message.PartitionKey);
                 headers.Add(KafkaWire.DeadLetterReason, Utf8(reason.Reason));
                 headers.Add(KafkaWire.DeadLetterExceptionType, Utf8(reason.ExceptionType ?? string.Empty));
                 headers.Add(KafkaWire.DeadLetterExceptionDetails, Utf8(reason.ExceptionDetails ?? string.Empty));
@@ -257,15 +258,9 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
             _resumeWanted = true;
         }
 
-        // The poll thread may be waiting for room in this partition (WaitForRoom).
+        // The poll thread stores the watermarks (StoreWatermarks: off the handlers' threads, one call for the partitions that
+        // moved, at most every StoreInterval), and may be waiting for room in this partition (WaitForRoom).
+        _storeWanted = true;
         Monitor.PulseAll(_gate);
-        try
-        {
-            _consumer!.StoreOffset(new TopicPartitionOffset(state.Partition, new Offset(next)));
-        }
-        catch (KafkaException)
-        {
-            // The partition was revoked meanwhile: its new owner starts from the last commit (at-least-once).
-        }
     }
 }

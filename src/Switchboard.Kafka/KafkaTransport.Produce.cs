@@ -13,7 +13,7 @@ public sealed partial class KafkaTransport
     }
 
     private Task Produce(string topic, TransportMessage message, CancellationToken cancellationToken)
-        => ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), KafkaWire.Bytes(message.Body), _headers.ToHeaders(message.Headers), cancellationToken);
+        => ProduceAsync(topic, KafkaWire.Key(message.PartitionKey), KafkaWire.Bytes(message.Body), HeaderWriter.ToHeaders(message.Headers, message.PartitionKey), cancellationToken);
 
     /// <summary>
     /// Produces one record; the task completes on its delivery report, and a failed delivery faults it with

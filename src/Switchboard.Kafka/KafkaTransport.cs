@@ -28,7 +28,6 @@ public sealed partial class KafkaTransport : ITransport
     private readonly Lazy<IAdminClient> _admin;
     private readonly ConcurrentDictionary<string, Task> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _topicNames = new(StringComparer.Ordinal);
-    private readonly KafkaHeaderWriter _headers = new();
     private int _disposed;
 
     /// <summary>Creates a transport; it connects in the background and reconnects by itself.</summary>
@@ -60,6 +59,9 @@ public sealed partial class KafkaTransport : ITransport
     public ConnectionMonitor ConnectionMonitor { get; } = new("kafka");
 
     internal KafkaConnectionHealth Health { get; }
+
+    /// <summary>Gets the writer of record headers (every record that carries an envelope: sends, dead letters, replays).</summary>
+    internal KafkaHeaderWriter HeaderWriter { get; } = new();
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 

@@ -53,30 +53,65 @@ internal static class KafkaWire
         return name;
     }
 
-    public static Headers ToHeaders(IReadOnlyDictionary<string, string> headers)
+    /// <summary>
+    /// Whether a sender may leave a header off the record because every receiver derives it (<see cref="FromHeaders"/>):
+    /// <c>ce-partitionkey</c> equal to the record's key (the CloudEvents Kafka binding maps <c>partitionkey</c> to the
+    /// key), and <c>ce-correlationid</c> equal to <c>ce-id</c> (a message that starts a conversation; the bus reads a
+    /// missing correlation id as the message id).
+    /// </summary>
+    public static bool IsDerivable(string name, string value, string? id, string? key) => name switch
     {
-        Headers result = [];
-        foreach ((string key, string value) in headers)
-        {
-            result.Add(key, Encoding.UTF8.GetBytes(value));
-        }
+        MessageHeaders.PartitionKey => key is { Length: > 0 } && string.Equals(value, key, StringComparison.Ordinal),
+        MessageHeaders.CorrelationId => id is not null && string.Equals(value, id, StringComparison.Ordinal),
+        _ => false,
+    };
 
-        return result;
-    }
-
-    public static Dictionary<string, string> FromHeaders(Headers? headers)
+    /// <summary>
+    /// The headers of a record as the bus sees them: the record's headers, plus the derivable ones a sender left off
+    /// (<see cref="IsDerivable"/>): <c>ce-correlationid</c> = <c>ce-id</c> and <c>ce-partitionkey</c> = the record's key,
+    /// each only when the record does not carry it. A record written with both (by an older Switchboard) reads the same.
+    /// </summary>
+    /// <param name="headers">The record's headers.</param>
+    /// <param name="key">The record's key.</param>
+    /// <param name="values">The reader's decoded constant values, when it reads on one thread; null decodes every value.</param>
+    public static Dictionary<string, string> FromHeaders(Headers? headers, string? key, KafkaHeaderValues? values = null)
     {
-        if (headers is null)
+        int count = headers?.Count ?? 0;
+        Dictionary<string, string> result = new(count + 2, StringComparer.Ordinal);
+        string? id = null;
+        for (int i = 0; i < count; i++)
         {
-            return new Dictionary<string, string>(StringComparer.Ordinal);
-        }
-
-        Dictionary<string, string> result = new(headers.Count, StringComparer.Ordinal);
-
-        foreach (IHeader header in headers)
-        {
+            IHeader header = headers![i];
+            string name = header.Key;
+            string value = header.GetValueBytes() switch
+            {
+                null => string.Empty,
+                { } bytes when values is not null => values.Decode(name, bytes),
+                { } bytes => Encoding.UTF8.GetString(bytes),
+            };
             // The last value of a repeated header wins, as Kafka's own header lookups do.
-            result[header.Key] = header.GetValueBytes() is { } bytes ? Encoding.UTF8.GetString(bytes) : string.Empty;
+            result[name] = value;
+            if (name == MessageHeaders.MessageId)
+            {
+                id = value;
+            }
+            else if (name == MessageHeaders.ContentType && id is not null)
+            {
+                // Where the codec writes the correlation id (right after the content type), so that the headers enumerate
+                // in the order they had before the sender left it off; a correlation id on the record overwrites it in place.
+                result.TryAdd(MessageHeaders.CorrelationId, id);
+            }
+        }
+
+        if (id is not null)
+        {
+            result.TryAdd(MessageHeaders.CorrelationId, id);
+        }
+
+        if (key is { Length: > 0 })
+        {
+            // The codec writes the partition key last.
+            result.TryAdd(MessageHeaders.PartitionKey, key);
         }
 
         return result;
@@ -92,14 +127,18 @@ internal static class KafkaWire
 
     public static string? Key(byte[]? key) => key is null ? null : Encoding.UTF8.GetString(key);
 
-    public static TransportMessage ToMessage(string destination, ConsumeResult<byte[]?, byte[]?> record, Dictionary<string, string>? headers = null)
-        => new()
+    /// <summary>A record as the bus's message: its key as the partition key, its headers with the derivable ones restored.</summary>
+    public static TransportMessage ToMessage(string destination, ConsumeResult<byte[]?, byte[]?> record, KafkaHeaderValues? values = null)
+    {
+        string? key = Key(record.Message.Key);
+        return new TransportMessage
         {
             Destination = destination,
-            Headers = headers ?? FromHeaders(record.Message.Headers),
+            Headers = FromHeaders(record.Message.Headers, key, values),
             Body = record.Message.Value ?? [],
-            PartitionKey = Key(record.Message.Key),
+            PartitionKey = key,
         };
+    }
 
     public static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -16,6 +16,9 @@ internal sealed class PartitionState(TopicPartition partition)
     /// <summary>The offset after the last contiguous settled record (what is committed), or null before the first.</summary>
     public long? Watermark { get; set; }
 
+    /// <summary>The watermark last given to librdkafka's offset store (for its background commit), or null before the first.</summary>
+    public long? Stored { get; set; }
+
     /// <summary>Records handed to the bus and not yet settled or sent back for a retry.</summary>
     public int InFlight { get; set; }
 
