@@ -90,6 +90,21 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
         }
     }
 
+    /// <summary>The topic this member reads.</summary>
+    internal string Topic => _topic;
+
+    /// <summary>How many partitions this member of its group owns now (revoked ones not counted).</summary>
+    internal int AssignedPartitions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _partitions.Values.Count(p => !p.Revoking);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -97,6 +112,7 @@ internal sealed partial class KafkaReceiver : ITransportReceiver
             return;
         }
 
+        _transport.Forget(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         _ready.Writer.TryComplete();
         if (_consumer is not null)

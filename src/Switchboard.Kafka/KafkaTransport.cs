@@ -28,6 +28,7 @@ public sealed partial class KafkaTransport : ITransport
     private readonly Lazy<IAdminClient> _admin;
     private readonly ConcurrentDictionary<string, Task> _topics = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _topicNames = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<KafkaReceiver, byte> _receivers = new();
     private int _disposed;
 
     /// <summary>Creates a transport; it connects in the background and reconnects by itself.</summary>
@@ -99,8 +100,14 @@ public sealed partial class KafkaTransport : ITransport
             throw;
         }
 
+        _receivers[receiver] = 0;
         return receiver;
     }
+
+    /// <summary>The receivers started and not yet disposed (for tests that wait for a consumer group to form).</summary>
+    internal ICollection<KafkaReceiver> Receivers => _receivers.Keys;
+
+    internal void Forget(KafkaReceiver receiver) => _receivers.TryRemove(receiver, out _);
 
     /// <inheritdoc />
     public IDeadLetterQueue GetDeadLetterQueue(string destination, string consumerGroup)
