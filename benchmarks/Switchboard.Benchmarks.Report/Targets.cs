@@ -22,6 +22,7 @@ internal static class Targets
             Versus(r, Catalog.Send, Catalog.SwitchboardGenerated, Catalog.MediatorConcrete, 1.2, "Generated class handlers, send: ≤ 1.2 × Mediator's concrete class, 0 B"),
             Versus(r, Catalog.Request, Catalog.SwitchboardGenerated, Catalog.MediatorConcrete, 1.2, "Generated class handlers, request: ≤ 1.2 × Mediator's concrete class, 0 B"),
             Versus(r, Catalog.Publish3, Catalog.SwitchboardGenerated, Catalog.MediatorConcrete, 1.2, "Generated class handlers, publish to 3: ≤ 1.2 × Mediator's concrete class, 0 B"),
+            AsyncVersus(r, "Publish to an async handler: ≤ 1.2 × Mediator `IMediator.Publish` in time, ≤ Mediator + 32 B allocated"),
             Faster(r, Catalog.MassTransit, "Same cases vs MassTransit mediator: ≥ 20 × faster"),
             Faster(r, Catalog.Wolverine, "Same cases vs Wolverine `InvokeAsync`: ≥ 20 × faster"),
             // Issue 14: "Background publish ≥ 50 % of the raw channel; Stream<T> stays ≥ 100 %".
@@ -53,6 +54,24 @@ internal static class Targets
             ? $"; per pair of processes {Format.Ratio(perProcess.Min())}–{Format.Ratio(perProcess.Max())} ({pairs} pairs)"
             : "; 1 process each";
         return new TargetCheck(target, $"{Format.Ratio(ratio)} ({Format.Ns(sb.MeanNs)} vs {Format.Ns(other.MeanNs)}){spread}, {Format.Bytes(sb.AllocatedBytes)}", met);
+    }
+
+    /// <summary>The asynchronous case of issue 14: time within 1.2 × Mediator's (overall and in every pair of processes), allocation within 32 B of it.</summary>
+    private static TargetCheck AsyncVersus(Results r, string target)
+    {
+        Measurement? sb = r.Find(Catalog.AsyncHandler, Catalog.Switchboard);
+        Measurement? other = r.Find(Catalog.AsyncHandler, Catalog.MediatorInterface);
+        if (sb is null || other is null)
+        {
+            return new TargetCheck(target, "not measured", null);
+        }
+
+        double ratio = sb.MeanNs / other.MeanNs;
+        int pairs = Math.Min(sb.ProcessMeansNs.Count, other.ProcessMeansNs.Count);
+        double[] perProcess = [.. Enumerable.Range(0, pairs).Select(k => sb.ProcessMeansNs[k] / other.ProcessMeansNs[k])];
+        bool met = ratio <= 1.2 && perProcess.All(x => x <= 1.2) && sb.AllocatedBytes <= other.AllocatedBytes + 32;
+        string spread = pairs > 1 ? $"; per pair of processes {Format.Ratio(perProcess.Min())}–{Format.Ratio(perProcess.Max())} ({pairs} pairs)" : "; 1 process each";
+        return new TargetCheck(target, $"{Format.Ratio(ratio)} ({Format.Ns(sb.MeanNs)} vs {Format.Ns(other.MeanNs)}){spread}, {Format.Bytes(sb.AllocatedBytes)} vs {Format.Bytes(other.AllocatedBytes)}", met);
     }
 
     private static TargetCheck Faster(Results r, Contender peer, string target)
