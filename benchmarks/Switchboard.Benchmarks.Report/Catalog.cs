@@ -22,9 +22,11 @@ internal static class Catalog
     public static readonly Contender WolverinePublish = new("Wolverine PublishAsync (local queue)", ["WolverineBackgroundBenchmarks"], "#c5b0d5");
     public static readonly Contender Channel = new("Raw bounded Channel<T>", ["ChannelBenchmarks"], "#7f7f7f");
     public static readonly Contender Direct = new("Direct call", ["DirectBenchmarks"], "#bcbd22");
+    public static readonly Contender Floor = new("Floor: typed call + exact statistics (hand-written)", ["FloorBenchmarks"], "#17becf");
+    public static readonly Contender FloorNoStatistics = new("Floor without statistics (hand-written)", ["FloorNoStatisticsBenchmarks"], "#8c564b");
 
     public static readonly Contender[] Contenders =
-        [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, WolverinePublish, Channel, Direct];
+        [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, WolverinePublish, Channel, Direct, Floor, FloorNoStatistics];
 
     public static readonly Case Publish1 = new("Publish1", "Publish, 1 sync handler", false);
     public static readonly Case Publish3 = new("Publish3", "Publish, 3 sync handlers", false);
@@ -36,10 +38,15 @@ internal static class Catalog
 
     public static readonly Case[] Cases = [Publish1, Publish3, Send, Request, AsyncHandler, Stream, Background];
 
-    /// <summary>Who is expected in each case: the dispatch cases compare the libraries, the throughput cases the channel.</summary>
+    /// <summary>
+    /// Who is expected in each case: the dispatch cases compare the libraries (and, for the synchronous cases, the
+    /// hand-written floors of <c>FloorBenchmarks</c>), the throughput cases the channel.
+    /// </summary>
     public static Contender[] ExpectedIn(Case c) => c.Throughput
         ? c == Stream ? [Switchboard, Channel] : [Switchboard, WolverinePublish, Channel]
-        : [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct];
+        : c == AsyncHandler
+            ? [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct]
+            : [Switchboard, SwitchboardNoStatistics, SwitchboardGenerated, MediatorInterface, MediatorConcrete, MassTransit, Wolverine, Direct, Floor, FloorNoStatistics];
 
     public static Contender? ContenderOf(string type)
         => Contenders.FirstOrDefault(c => c.Types.Contains(type)) ?? MiddlewareSection.Contenders.FirstOrDefault(c => c.Types.Contains(type));

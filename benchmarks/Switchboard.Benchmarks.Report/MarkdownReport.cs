@@ -121,6 +121,12 @@ internal static class MarkdownReport
         md.AppendLine("- **Raw bounded `Channel<T>`**: one writer loop, one reader task; the stream case reads with `await foreach`, the background");
         md.AppendLine("  case drains with `WaitToReadAsync`/`TryRead` and calls a handler delegate.");
         md.AppendLine("- **Direct call**: the caller calls the handler methods itself (not inlined): the floor.");
+        md.AppendLine("- **Floor: typed call + exact statistics** (`FloorBenchmarks`, hand-written, not a library): the least a bus that keeps");
+        md.AppendLine("  Switchboard's contract can do per dispatch on a path bound at compile time: a state check, a gate that a runtime");
+        md.AppendLine("  subscription, middleware or trace listener would close, the exact per-bus counts `GetStatistics()` promises by");
+        md.AppendLine("  default (one thread-local read, plain increments), then the generated contender's class handlers called directly:");
+        md.AppendLine("  no route lookup, no invoker. **Floor without statistics** drops the counts. They show where a target lies against");
+        md.AppendLine("  what any implementation must pay.");
         md.AppendLine();
         md.AppendLine("Every handler increments the same counter; requests answer with one cached instance, so no contender pays for");
         md.AppendLine("allocating a result. In the async case the handler does `await Task.Yield()` first and each invocation awaits 64");

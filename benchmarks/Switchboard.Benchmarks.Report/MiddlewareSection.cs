@@ -11,15 +11,17 @@ internal static class MiddlewareSection
     public static readonly Contender SwitchboardMiddleware = new("Switchboard + 1 incoming middleware", ["SwitchboardMiddlewareBenchmarks"], "#ff9896");
     public static readonly Contender MediatorBehavior = new("Mediator 3 (IMediator) + 1 IPipelineBehavior", ["MediatorBehaviorBenchmarks"], "#9edae5");
     public static readonly Contender MassTransitFilter = new("MassTransit 8.5 mediator + 1 consume filter", ["MassTransitFilterBenchmarks"], "#98df8a");
+    public static readonly Contender FloorMiddleware = new("Floor + 1 (context, next) middleware (hand-written)", ["FloorMiddlewareBenchmarks"], "#17becf");
 
     /// <summary>Gets the contenders measured only for this section.</summary>
-    public static readonly Contender[] Contenders = [SwitchboardMiddleware, MediatorBehavior, MassTransitFilter];
+    public static readonly Contender[] Contenders = [SwitchboardMiddleware, MediatorBehavior, MassTransitFilter, FloorMiddleware];
 
     private static readonly (Contender With, Contender Without)[] Pairs =
     [
         (SwitchboardMiddleware, Catalog.Switchboard),
         (MediatorBehavior, Catalog.MediatorInterface),
         (MassTransitFilter, Catalog.MassTransit),
+        (FloorMiddleware, Catalog.Floor),
     ];
 
     public static void Append(StringBuilder md, Results r)
@@ -30,7 +32,9 @@ internal static class MiddlewareSection
         md.AppendLine("(around every handler), Mediator's `IPipelineBehavior` (requests and commands; Mediator has no behaviour for");
         md.AppendLine("notifications, so it has no publish row) and MassTransit's consume filter. \"middleware cost\" is the row's mean minus");
         md.AppendLine("the same library without middleware in the same run; \"vs Mediator + behaviour\" divides the row's mean by Mediator's");
-        md.AppendLine("with its behaviour. A Switchboard bus without middleware keeps the rows of the table above.");
+        md.AppendLine("with its behaviour. A Switchboard bus without middleware keeps the rows of the table above. The floor row is the");
+        md.AppendLine("hand-written floor of the table above with the least a `(context, next)` middleware needs: a context leased from the");
+        md.AppendLine("thread's statistics slot, the message stored in it, the middleware called through its interface (not a library).");
         md.AppendLine();
         md.AppendLine("| case | contender | mean | allocated | middleware cost | vs Mediator + behaviour |");
         md.AppendLine("|---|---|---:|---:|---:|---:|");
@@ -42,7 +46,7 @@ internal static class MiddlewareSection
                 Measurement? m = r.Find(c, with);
                 if (m is null)
                 {
-                    if (!(with == MediatorBehavior && c == Catalog.Publish1))
+                    if (!((with == MediatorBehavior || with == FloorMiddleware) && c == Catalog.Publish1))
                     {
                         md.AppendLine($"| {c.Title} | {with.Name} | not measured | | | |");
                     }

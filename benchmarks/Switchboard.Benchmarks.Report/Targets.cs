@@ -28,6 +28,8 @@ internal static class Targets
             // Issue 14: "Background publish ≥ 50 % of the raw channel; Stream<T> stays ≥ 100 %".
             Throughput(r, Catalog.Stream, "`Stream<T>` delivery, 1 subscriber: ≥ 100 % of raw bounded `Channel<T>` throughput", 1.0),
             Throughput(r, Catalog.Background, "Background publish: ≥ 50 % of raw `Channel<T>` throughput", 0.5),
+            FloorVersus(r, "Reference, not a target: the hand-written floor (typed call + exact statistics) ≤ 1.2 × Mediator's concrete class, every case"),
+            FloorMiddleware(r, "Reference, not a target: the floor's `(context, next)` middleware cost ≤ Mediator's behaviour cost, send and request"),
         ];
         return checks;
     }
@@ -107,4 +109,54 @@ internal static class Targets
         double share = channel.MeanNs / sb.MeanNs;
         return new TargetCheck(target, $"{share:P0} ({Format.Rate(sb.MeanNs)} vs {Format.Rate(channel.MeanNs)})", share >= minimumShare);
     }
+
+    /// <summary>
+    /// Where issue 14's generated-path target lies against the least a bus with exact statistics can do (the hand-written
+    /// floor): the worst ratio of the means and of the pairs of processes over the four dispatch cases.
+    /// </summary>
+    private static TargetCheck FloorVersus(Results r, string target)
+    {
+        List<string> parts = [];
+        bool met = true;
+        foreach (Case c in new[] { Catalog.Publish1, Catalog.Send, Catalog.Request, Catalog.Publish3 })
+        {
+            TargetCheck one = Versus(r, c, Catalog.Floor, Catalog.MediatorConcrete, 1.2, c.Title);
+            if (one.Met is null)
+            {
+                return new TargetCheck(target, "not measured", null);
+            }
+
+            met &= one.Met.Value;
+            parts.Add($"{c.Title.ToLowerInvariant()} {one.Measured[..one.Measured.IndexOf(" (", StringComparison.Ordinal)]}");
+        }
+
+        return new TargetCheck(target, string.Join("; ", parts), met);
+    }
+
+    /// <summary>Issue 17's middleware target against the floor: the floor's middleware cost beside Mediator's behaviour's, per case.</summary>
+    private static TargetCheck FloorMiddleware(Results r, string target)
+    {
+        List<string> parts = [];
+        bool met = true;
+        foreach (Case c in new[] { Catalog.Send, Catalog.Request })
+        {
+            Measurement? floorWith = r.Find(c, MiddlewareSection.FloorMiddleware);
+            Measurement? floor = r.Find(c, Catalog.Floor);
+            Measurement? mediatorWith = r.Find(c, MiddlewareSection.MediatorBehavior);
+            Measurement? mediator = r.Find(c, Catalog.MediatorInterface);
+            if (floorWith is null || floor is null || mediatorWith is null || mediator is null)
+            {
+                return new TargetCheck(target, "not measured", null);
+            }
+
+            double floorCost = floorWith.MeanNs - floor.MeanNs;
+            double mediatorCost = mediatorWith.MeanNs - mediator.MeanNs;
+            met &= floorCost <= mediatorCost;
+            parts.Add($"{c.Title.ToLowerInvariant()} {Signed(floorCost)} vs {Signed(mediatorCost)}");
+        }
+
+        return new TargetCheck(target, string.Join("; ", parts), met);
+    }
+
+    private static string Signed(double ns) => ns >= 0 ? $"+{Format.Ns(ns)}" : $"−{Format.Ns(-ns)}";
 }

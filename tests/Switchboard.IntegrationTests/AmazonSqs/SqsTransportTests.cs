@@ -39,10 +39,12 @@ public sealed class SqsTransportTests : IAsyncLifetime
         for (int i = 0; i < 2; i++)
         {
             // Two competing consumers: without lease extension the second would take the message when its visibility ends.
-            Bus("billing", o => o.VisibilityTimeout = TimeSpan.FromSeconds(2), b => b.RouteToTransport<SqsOrder>("slow").Handle<SqsOrder>(async (e, ct) =>
+            // A 4 s lease, extended every third of it: a machine stalled for over 2.6 s would let it lapse (with 2 s, a
+            // 1.3 s stall of a loaded CI machine did once).
+            Bus("billing", o => o.VisibilityTimeout = TimeSpan.FromSeconds(4), b => b.RouteToTransport<SqsOrder>("slow").Handle<SqsOrder>(async (e, ct) =>
             {
                 handled.AddOrUpdate(e.Id, 1, static (_, n) => n + 1);
-                await Task.Delay(TimeSpan.FromSeconds(7), ct);
+                await Task.Delay(TimeSpan.FromSeconds(9), ct);
                 Interlocked.Increment(ref completed);
             }));
         }
@@ -50,7 +52,7 @@ public sealed class SqsTransportTests : IAsyncLifetime
         await StartedAsync();
         await sender.PublishAsync(new SqsOrder("slow-1"));
         await Eventually.TrueAsync(() => handled.ContainsKey("slow-1"), Patience);
-        // The handler ran its 7 s (more than three visibility timeouts) and the message is deleted: a message whose lease had
+        // The handler ran its 9 s (more than two visibility timeouts) and the message is deleted: a message whose lease had
         // lapsed meanwhile would have been taken by the other consumer (counted when it started) or be in the queue still.
         await Eventually.TrueAsync(() => Volatile.Read(ref completed) >= 1, Patience);
         await QueueEmptyAsync("slow");
