@@ -69,7 +69,9 @@ public sealed class SqsTransportTests : IAsyncLifetime
         IMessageBus sender = Bus("web", o => { }, b => b.RouteToTransport<SqsOrder>("retry-long"));
         for (int i = 0; i < 2; i++)
         {
-            Bus("billing", o => o.VisibilityTimeout = TimeSpan.FromSeconds(1), b => b
+            // A 2 s lease (extended every third of it) under a 3 s retry delay: the delay outlasts the lease, and a loaded
+            // machine may stall for up to 1.3 s without the lease lapsing (with 1 s, only 0.67 s).
+            Bus("billing", o => o.VisibilityTimeout = TimeSpan.FromSeconds(2), b => b
                 .Configure(o => { o.Retry.MaxAttempts = 3; o.Retry.InitialDelay = TimeSpan.FromSeconds(3); o.Retry.Jitter = false; })
                 .RouteToTransport<SqsOrder>("retry-long")
                 .Handle<SqsOrder>(async (e, context, ct) =>
