@@ -9,4 +9,5 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
-return await CliApp.RunAsync(args, AnsiConsole.Console, Console.Out, Console.Error, Environment.GetEnvironmentVariable, cancel.Token).ConfigureAwait(false);
+IAnsiConsole console = CliConsole.Sized(AnsiConsole.Console, Console.IsOutputRedirected, Environment.GetEnvironmentVariable);
+return await CliApp.RunAsync(args, console, Console.Out, Console.Error, Environment.GetEnvironmentVariable, cancel.Token).ConfigureAwait(false);
